@@ -10,7 +10,8 @@ dict sit:
 - converted fields (ids, dates, datetimes): a data descriptor converts the raw JSON value on
   first read and caches the result in the same dict;
 - relations: data descriptors that read the strong references the graph stored under
-  private keys (`"@<name>"` forward, `"~<name>"` inverse) when it merged the record.
+  private keys when it merged the record: `"@<name>"` holds the target (or a tuple of them),
+  `"~<name>"` the list of records whose own link points here (an inverse relation).
 
 Private keys start with `@` or `~`, which no Kantata field name does.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar, Generic, TypeVar, overload
+from typing import Any, ClassVar, Generic, TypeVar, cast, overload
 
 import attrs
 
@@ -230,9 +231,7 @@ class _Relation:
 
     def _dangling(self, obj: Model, stubs: list[Model]) -> DanglingReferenceError:
         key = type(stubs[0]).__kantata_key__
-        return DanglingReferenceError(
-            label(obj), self.name, key, [s.__dict__["id"] for s in stubs]
-        )
+        return DanglingReferenceError(label(obj), self.name, key, [s.__dict__["id"] for s in stubs])
 
 
 class One(_Relation, Generic[T]):
@@ -258,8 +257,9 @@ class One(_Relation, Generic[T]):
         if self.slot and self.slot in d:
             target = d[self.slot]
         elif self.inverse_slot and self.inverse_slot in d:
-            # The newest merged record that points back here wins.
-            target = next(reversed(d[self.inverse_slot]), None)
+            # The most recently linked record that points back here wins.
+            inverse = d[self.inverse_slot]
+            target = inverse[-1] if inverse else None
         else:
             raise self._not_loaded(obj)
         if target is None:
@@ -348,7 +348,7 @@ def model(key: str) -> Callable[[type[M]], type[M]]:
     """
 
     def register(cls: type[M]) -> type[M]:
-        fields = attrs.fields(cls)
+        fields = attrs.fields(cast(Any, cls))
         for f in fields:
             setattr(cls, f.name, _field_descriptor(f))
         cls.__kantata_key__ = key

@@ -91,7 +91,9 @@ class User(Model):
         include="external_references",
         inverse_of="subject",
     )
-    work_samples = Many["WorkSample"]("work_samples", field="work_sample_ids", include="work_samples")
+    work_samples = Many["WorkSample"](
+        "work_samples", field="work_sample_ids", include="work_samples"
+    )
     workweek_memberships = Many["WorkweekMembership"]("workweek_memberships", inverse_of="user")
 
 
