@@ -3,6 +3,7 @@
 The heart is `Graph`, which merges every response into one live object per `(key, id)`.
 """
 
+from ._convert import converter, from_dict, to_dict, validate
 from ._errors import (
     DanglingReferenceError,
     FieldNotLoadedError,
@@ -52,6 +53,10 @@ __all__ = [
     "Workweek",
     "WorkweekMembership",
     "__version__",
+    "converter",
+    "from_dict",
     "is_loaded",
     "loaded_fields",
+    "to_dict",
+    "validate",
 ]

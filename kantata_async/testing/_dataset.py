@@ -55,8 +55,20 @@ INCLUDES: dict[str, dict[str, Include]] = {
         "effective_workweek": Include("effective_workweek_id", "workweeks"),
     },
     "skill_memberships": {
+        "creator": Include("creator_id", "users"),
         "skill": Include("skill_id", "skills"),
         "user": Include("user_id", "users"),
+    },
+    "skills": {
+        "external_references": Include("external_reference_ids", "external_references"),
+    },
+    "roles": {
+        "external_references": Include("external_reference_ids", "external_references"),
+    },
+    "custom_field_values": {
+        "external_references": Include("external_reference_ids", "external_references"),
+        "selected_choices": Include("selected_choice_ids", "choices"),
+        "setter": Include("setter_id", "users"),
     },
 }
 
@@ -213,7 +225,7 @@ class Dataset:
 
     def new_id(self, key: str) -> str:
         """A fresh id for a record under `key`."""
-        n = self._next_id.get(key, 1) if key in self._next_id else self._start(key)
+        n = self._next_id[key] if key in self._next_id else self._start(key)
         self._next_id[key] = n + 1
         return str(n)
 
@@ -223,7 +235,8 @@ class Dataset:
 
     def add(self, key: str, record: dict[str, Any]) -> dict[str, Any]:
         """Store `record` under `key`, giving it a fresh id unless it has one."""
-        record.setdefault("id", self.new_id(key))
+        if "id" not in record:
+            record["id"] = self.new_id(key)
         self.records.setdefault(key, {})[record["id"]] = record
         return record
 

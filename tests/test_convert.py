@@ -1,0 +1,106 @@
+"""The cattrs boundary: to_dict, from_dict and the strict validate."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from kantata_async import (
+    Graph,
+    PayloadError,
+    Skill,
+    User,
+    WorkweekMembership,
+    from_dict,
+    to_dict,
+    validate,
+)
+from kantata_async.testing import INCLUDES, Dataset
+
+
+def test_to_dict_gives_json_ready_values_and_keeps_extras() -> None:
+    wm = from_dict(
+        WorkweekMembership,
+        {
+            "id": 4,
+            "user_id": 12,
+            "start_date": "2026-01-04",
+            "created_at": "2026-01-02T10:00:00Z",
+            "added_by_api_later": {"x": 1},
+        },
+    )
+    assert wm.id == "4"
+    assert wm.start_date == date(2026, 1, 4)
+    assert to_dict(wm) == {
+        "id": "4",
+        "user_id": "12",
+        "start_date": "2026-01-04",
+        "created_at": "2026-01-02T10:00:00+00:00",
+        "added_by_api_later": {"x": 1},
+    }
+
+
+def test_to_dict_leaves_out_absent_fields_but_keeps_nulls() -> None:
+    user = from_dict(User, {"id": "1", "full_name": "Ann", "headline": None})
+    assert to_dict(user) == {"id": "1", "full_name": "Ann", "headline": None}
+
+
+def test_to_dict_refuses_a_placeholder() -> None:
+    graph = Graph()
+    [user] = graph.merge(
+        {"results": [{"key": "users", "id": "1"}], "users": {"1": {"role_id": "9"}}}
+    )
+    assert isinstance(user, User)
+    placeholder = user.__dict__["@role"]
+    with pytest.raises(ValueError, match="not loaded"):
+        to_dict(placeholder)
+
+
+def test_from_dict_needs_an_object_with_an_id() -> None:
+    with pytest.raises(ValueError, match="needs an 'id'"):
+        from_dict(User, {"full_name": "Ann"})
+    with pytest.raises(TypeError, match="JSON object"):
+        from_dict(User, ["1"])  # type: ignore[arg-type]
+
+
+def test_models_built_directly_leave_unset_fields_absent() -> None:
+    user = User(id="3", full_name="Ann", last_site_activity=datetime(2026, 1, 1, tzinfo=UTC))
+    assert user.full_name == "Ann"
+    assert not hasattr(user, "headline")
+    validate(user)
+
+
+def test_validate_accepts_every_record_of_the_generated_dataset() -> None:
+    data = Dataset(users=30, seed=11)
+    graph = Graph()
+    graph.merge(
+        data.envelope(
+            "users",
+            list(data.records["users"]),
+            include=list(INCLUDES["users"]),
+            optional_fields=["bio", "last_site_activity", "classification"],
+        )
+    )
+    checked = 0
+    for key in graph.keys():  # noqa: SIM118 (Graph is not a mapping)
+        for obj in graph.objects(key):
+            validate(obj)
+            checked += 1
+    assert checked > 30 * 5
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ({"id": "1", "name": 3}, "Skill.name"),
+        ({"id": "1", "created_at": "yesterday"}, "created_at"),
+        ({"id": "1", "surprise": True}, "extra fields found (surprise)"),
+        ({"id": "1", "external_reference_ids": "1,2"}, "external_reference_ids"),
+    ],
+)
+def test_validate_names_the_problem(data: dict[str, object], problem: str) -> None:
+    with pytest.raises(PayloadError) as info:
+        validate(from_dict(Skill, data))
+    assert problem in str(info.value)
+    assert "Skill '1'" in str(info.value)

@@ -1,0 +1,83 @@
+"""The seeded dataset renders envelopes the way the API shapes them."""
+
+from __future__ import annotations
+
+import pytest
+
+from kantata_async.testing import INCLUDES, Dataset
+
+
+def test_same_seed_same_data_other_seed_other_data() -> None:
+    assert Dataset(users=25, seed=4).records == Dataset(users=25, seed=4).records
+    assert Dataset(users=25, seed=4).records != Dataset(users=25, seed=5).records
+
+
+def test_rejects_a_negative_size() -> None:
+    with pytest.raises(ValueError, match="users must be >= 0"):
+        Dataset(users=-1)
+
+
+def test_envelope_meta_follows_kantata_arithmetic() -> None:
+    data = Dataset(users=45, seed=1)
+    ids = list(data.records["users"])[20:40]
+    body = data.envelope("users", ids, count=45, page=2, per_page=20)
+    assert body["count"] == 45
+    assert body["meta"] == {"count": 45, "page_count": 3, "page_number": 2, "page_size": 20}
+    assert body["results"] == [{"key": "users", "id": i} for i in ids]
+    assert list(body["users"]) == ids
+
+
+def test_an_empty_result_has_zero_page_count_and_page_number() -> None:
+    body = Dataset(users=3).envelope("users", [], count=0, per_page=20)
+    assert body["meta"] == {"count": 0, "page_count": 0, "page_number": 0, "page_size": 20}
+
+
+def test_include_adds_ids_and_sideloads_and_drops_unknown_names() -> None:
+    data = Dataset(users=10, seed=2)
+    uid = "5"
+    plain = data.envelope("users", [uid])
+    assert "role_id" not in plain["users"][uid]
+    assert "roles" not in plain
+    body = data.envelope("users", [uid], include=["role", "skills", "no_such_thing"])
+    record = body["users"][uid]
+    assert record["role_id"] in body["roles"]
+    assert set(record["skill_ids"]) == set(body["skills"])
+    assert "no_such_thing" not in body
+    assert "account_membership_id" not in record
+
+
+def test_included_keys_exist_even_when_empty() -> None:
+    data = Dataset(users=12, seed=3)
+    top = next(u for u, r in data.records["users"].items() if r["manager_id"] is None)
+    body = data.envelope("users", [top], include=["manager"])
+    assert body["users"][top]["manager_id"] is None
+    assert "users" in body
+
+
+def test_optional_fields_appear_only_when_asked() -> None:
+    data = Dataset(users=3, seed=1)
+    assert "bio" not in data.envelope("users", ["1"])["users"]["1"]
+    assert "bio" in data.envelope("users", ["1"], optional_fields=["bio"])["users"]["1"]
+
+
+def test_workweek_membership_user_id_is_an_int_on_the_wire() -> None:
+    data = Dataset(users=5, seed=1)
+    wm_id = next(iter(data.records["workweek_memberships"]))
+    body = data.envelope("workweek_memberships", [wm_id], include=["workweek"])
+    record = body["workweek_memberships"][wm_id]
+    assert isinstance(record["user_id"], int)
+    assert record["workweek_id"] in body["workweeks"]
+
+
+def test_every_include_name_resolves_to_generated_records() -> None:
+    data = Dataset(users=40, seed=9)
+    for key, includes in INCLUDES.items():
+        ids = list(data.records[key])[:10]
+        body = data.envelope(key, ids, include=list(includes))
+        for name, inc in includes.items():
+            assert inc.target in body, (key, name)
+            for i in ids:
+                value = body[key][i].get(inc.field)
+                for tid in value if isinstance(value, list) else [value]:
+                    if tid is not None:
+                        assert str(tid) in body[inc.target], (key, name, tid)
