@@ -3,18 +3,36 @@
 The heart is `Graph`, which merges every response into one live object per `(key, id)`.
 """
 
+from ._client import KantataClient
 from ._convert import converter, from_dict, to_dict, validate
 from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
     DanglingReferenceError,
+    ErrorDetail,
     FieldNotLoadedError,
     KantataError,
+    NotFoundError,
     NotLoadedError,
     PayloadError,
+    PermissionDeniedError,
+    RateLimitError,
     RelationNotLoadedError,
+    ResponseValidationError,
+    ServerError,
+    ServiceUnavailableError,
+    UnprocessableEntityError,
 )
 from ._graph import Graph
+from ._pagination import ListRequest, Page
+from ._retry import Failure, RetryPolicy
 from .models import (
     AccountMembership,
+    Capacity,
     CustomFieldValue,
     ExternalReference,
     Model,
@@ -33,21 +51,41 @@ from .models import (
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
     "AccountMembership",
+    "AuthenticationError",
+    "BadRequestError",
+    "Capacity",
     "CustomFieldValue",
     "DanglingReferenceError",
+    "ErrorDetail",
     "ExternalReference",
+    "Failure",
     "FieldNotLoadedError",
     "Graph",
+    "KantataClient",
     "KantataError",
+    "ListRequest",
     "Model",
+    "NotFoundError",
     "NotLoadedError",
+    "Page",
     "PayloadError",
+    "PermissionDeniedError",
+    "RateLimitError",
     "Record",
     "RelationNotLoadedError",
+    "ResponseValidationError",
+    "RetryPolicy",
     "Role",
+    "ServerError",
+    "ServiceUnavailableError",
     "Skill",
     "SkillMembership",
+    "UnprocessableEntityError",
     "User",
     "WorkSample",
     "Workweek",

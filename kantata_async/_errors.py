@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 __all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
     "DanglingReferenceError",
+    "ErrorDetail",
     "FieldNotLoadedError",
     "KantataError",
+    "NotFoundError",
     "NotLoadedError",
     "PayloadError",
+    "PermissionDeniedError",
+    "RateLimitError",
     "RelationNotLoadedError",
+    "ResponseValidationError",
+    "ServerError",
+    "ServiceUnavailableError",
+    "UnprocessableEntityError",
 ]
 
 
@@ -71,3 +88,169 @@ class DanglingReferenceError(KantataError, LookupError):
             f"{obj_label}.{relation} points at {shown}{more}, which no response has carried: "
             f"the record was not included, or the server hides it from this token."
         )
+
+
+# ---------------------------------------------------------------------------
+# HTTP errors
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    """One entry of Kantata's `{"errors": [...]}` body.
+
+    `type` is `oauth`, `system` or `validation` in the documented cases; `field` is set on
+    validation errors.
+    """
+
+    type: str
+    message: str
+    field: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.message} (field: {self.field})" if self.field else self.message
+
+
+def parse_error_details(body: Any) -> list[ErrorDetail]:
+    """The error list from a decoded body: `errors: [...]`, or the legacy `error_message`."""
+    if not isinstance(body, dict):
+        return []
+    details = []
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        for e in errors:
+            if isinstance(e, dict):
+                details.append(
+                    ErrorDetail(
+                        type=str(e.get("type", "")),
+                        message=str(e.get("message", "")),
+                        field=str(e["field"]) if e.get("field") is not None else None,
+                    )
+                )
+            else:
+                details.append(ErrorDetail(type="", message=str(e)))
+    message = body.get("error_message")
+    if message is not None:
+        details.append(ErrorDetail(type="", message=str(message)))
+    return details
+
+
+class APIError(KantataError):
+    """A request failed. Carries the HTTP method and the path relative to the API root."""
+
+    def __init__(self, message: str, *, method: str, path: str) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+
+
+class APIConnectionError(APIError):
+    """No HTTP response arrived: the connection failed, dropped, or timed out.
+
+    `request_sent` says whether the request may have reached the server. For a write, True
+    means the server may have carried it out, and it was therefore not retried.
+    """
+
+    def __init__(self, message: str, *, method: str, path: str, request_sent: bool) -> None:
+        if request_sent and method == "POST":
+            message += " The request was sent, so the write may have happened; it was not retried."
+        super().__init__(f"{method} {path}: {message}", method=method, path=path)
+        self.request_sent = request_sent
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out (see `KantataClient(timeout=...)`)."""
+
+
+class ResponseValidationError(APIError):
+    """A response arrived but its body is not the JSON this call expects."""
+
+    def __init__(self, message: str, *, method: str, path: str, status: int) -> None:
+        super().__init__(f"{status} {method} {path}: {message}", method=method, path=path)
+        self.status = status
+
+
+class APIStatusError(APIError):
+    """The server answered with an error status. Subclasses exist per status.
+
+    `str(err)` reads like `422 PUT users/7: Please give a name (field: full_name)`.
+    """
+
+    status: int = 0
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        method: str,
+        path: str,
+        errors: list[ErrorDetail],
+        body: str = "",
+    ) -> None:
+        reason = "; ".join(str(e) for e in errors) or (body[:200].strip() or "no details")
+        super().__init__(f"{status} {method} {path}: {reason}", method=method, path=path)
+        self.status = status
+        self.errors = errors
+        self.body = body
+
+
+class BadRequestError(APIStatusError):
+    """400 Bad Request."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the token is missing, wrong, or revoked (Kantata tokens do not expire)."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403 Forbidden."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such record, or the endpoint's default filters hide it from this token."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: validation failed. `field_errors` maps each field to its messages."""
+
+    @property
+    def field_errors(self) -> dict[str, list[str]]:
+        """Validation messages per field (errors without a field are under `""`)."""
+        out: dict[str, list[str]] = {}
+        for e in self.errors:
+            out.setdefault(e.field or "", []).append(e.message)
+        return out
+
+
+class RateLimitError(APIStatusError):
+    """429 Too Many Requests, after the retries ran out. `retry_after` in seconds, if sent."""
+
+    def __init__(self, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailableError(APIStatusError):
+    """503 Service is unavailable, after the retries ran out."""
+
+
+class ServerError(APIStatusError):
+    """Any other 5xx answer."""
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+    503: ServiceUnavailableError,
+}
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """The exception class for an HTTP error status."""
+    cls = _STATUS_ERRORS.get(status)
+    if cls is not None:
+        return cls
+    return ServerError if status >= 500 else APIStatusError

@@ -1,6 +1,7 @@
 """Model classes for Kantata records, and helpers to inspect what is loaded."""
 
 from ._base import ABSENT, Many, Model, One, Record, is_loaded, loaded_fields
+from ._capacity import Capacity
 from ._resources import (
     AccountMembership,
     CustomFieldValue,
@@ -17,6 +18,7 @@ from ._resources import (
 __all__ = [
     "ABSENT",
     "AccountMembership",
+    "Capacity",
     "CustomFieldValue",
     "ExternalReference",
     "Many",

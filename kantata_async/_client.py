@@ -1,0 +1,159 @@
+"""`KantataClient`: the entry point. One session, one graph, every resource."""
+
+from __future__ import annotations
+
+import ipaddress
+from types import TracebackType
+
+import aiohttp
+from yarl import URL
+
+from ._graph import Graph
+from ._retry import RetryPolicy
+from ._transport import Transport
+from .resources.users import Users
+from .resources.workweek_memberships import WorkweekMemberships
+
+__all__ = ["DEFAULT_BASE_URL", "KantataClient"]
+
+DEFAULT_BASE_URL = "https://api.mavenlink.com/api/v1/"
+# Kantata times requests out after 3 minutes; wait a little longer than the server does.
+DEFAULT_TIMEOUT = 185.0
+
+
+def _user_agent() -> str:
+    from . import __version__
+
+    return f"kantata_async/{__version__} aiohttp/{aiohttp.__version__}"
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class KantataClient:
+    """An async client for the Kantata OX API.
+
+    Use it as an async context manager, one per application (in a web app, create it in the
+    lifespan and share it):
+
+        async with KantataClient(token) as client:
+            me = await client.users.me(include=["role"])
+            async for user in client.users.list(on_my_account=True, include=["skills"]):
+                print(user.full_name, [s.name for s in user.skills])
+
+    Every response of every call merges into `client.graph`, so the same record is the same
+    object across calls, updated in place.
+
+    Args:
+        token: the OAuth bearer token. It never appears in errors, logs or reprs.
+        base_url: the API root. Plain `http://` is refused unless the host is loopback or
+            `allow_insecure_http=True`.
+        max_concurrency: requests in flight at once, for the whole client.
+        max_retries: retries for a failed idempotent request (see `RetryPolicy`).
+        timeout: seconds for a whole request, including reading the body.
+        session: an `aiohttp.ClientSession` you own; the client uses it and never closes it.
+        user_agent: the User-Agent header.
+        retry: a full `RetryPolicy`, instead of `max_retries`.
+        trace_configs: aiohttp trace configs for the session the client creates.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str | URL = DEFAULT_BASE_URL,
+        max_concurrency: int = 8,
+        max_retries: int = 4,
+        timeout: float = DEFAULT_TIMEOUT,
+        session: aiohttp.ClientSession | None = None,
+        user_agent: str | None = None,
+        retry: RetryPolicy | None = None,
+        allow_insecure_http: bool = False,
+        trace_configs: list[aiohttp.TraceConfig] | None = None,
+    ) -> None:
+        if not isinstance(token, str) or not token.strip():
+            raise ValueError("token must be a non-empty string")
+        if any(c in token for c in "\r\n"):
+            raise ValueError("token must not contain line breaks")
+        url = URL(str(base_url))
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"base_url must be an http(s) URL, got {str(base_url)!r}")
+        if url.scheme == "http" and not (allow_insecure_http or _is_loopback(url.host)):
+            raise ValueError(
+                f"base_url {str(url)!r} is plain http to a non-loopback host: the token would "
+                "travel unencrypted. Use https, or pass allow_insecure_http=True."
+            )
+        if not url.path.endswith("/"):
+            url = url.with_path(url.path + "/")
+        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
+            raise ValueError(f"max_concurrency must be an int, got {max_concurrency!r}")
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        if not timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+        self.base_url = url
+        self.max_concurrency = max_concurrency
+        self.timeout = timeout
+        self.retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
+        self.user_agent = user_agent or _user_agent()
+        self.graph = Graph()
+        self.users = Users(self)
+        self.workweek_memberships = WorkweekMemberships(self)
+        self.__token = token
+        self._session = session
+        self._trace_configs = trace_configs
+        self._transport: Transport | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return (
+            f"KantataClient(base_url={str(self.base_url)!r}, "
+            f"max_concurrency={self.max_concurrency})"
+        )
+
+    @property
+    def transport(self) -> Transport:
+        """The transport (created on first use, inside the running event loop)."""
+        return self._transport_for_call()
+
+    def _transport_for_call(self) -> Transport:
+        if self._closed:
+            raise RuntimeError("this KantataClient is closed")
+        if self._transport is None:
+            self._transport = Transport(
+                token=self.__token,
+                base_url=self.base_url,
+                max_concurrency=self.max_concurrency,
+                timeout=self.timeout,
+                retry=self.retry,
+                user_agent=self.user_agent,
+                session=self._session,
+                trace_configs=self._trace_configs,
+            )
+        return self._transport
+
+    async def __aenter__(self) -> KantataClient:
+        self._transport_for_call()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the session the client created (not one you passed in). Idempotent."""
+        self._closed = True
+        if self._transport is not None:
+            await self._transport.close()

@@ -1,0 +1,135 @@
+"""Turning typed keyword arguments into Kantata query strings, and checking them first.
+
+Pure functions: every check raises `ValueError` naming the parameter (and the valid choices)
+before any request is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+__all__ = [
+    "Kind",
+    "check_choice",
+    "check_id",
+    "check_names",
+    "check_per_page",
+    "encode_params",
+]
+
+_ID = re.compile(r"[0-9]{1,19}")
+MAX_PER_PAGE = 200
+
+
+class Kind(Enum):
+    """How a query parameter is written on the wire."""
+
+    BOOL = "bool"  # true / false
+    INT = "int"
+    ID = "id"  # one Kantata id
+    IDS = "ids"  # ids, comma-joined
+    STR = "str"
+    STRS = "strs"  # strings, comma-joined
+    DATE = "date"  # YYYY-MM-DD
+    DATETIME = "datetime"  # ISO 8601 with offset
+    JSONISH = "jsonish"  # a string as is, or a mapping written as JSON
+
+
+def check_id(value: Any, name: str = "id") -> str:
+    """A Kantata id as `str`: digits only, so it cannot change a URL path."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"{name} must be a Kantata id (digits), got {type(value).__name__}")
+    text = str(value)
+    if not _ID.fullmatch(text):
+        raise ValueError(f"{name} must be a Kantata id (digits only), got {text!r}")
+    return text
+
+
+def check_choice(value: str, name: str, valid: Iterable[str]) -> str:
+    """`value` if it is one of `valid`, else a ValueError listing them."""
+    choices = list(valid)
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not valid; choose one of: {', '.join(choices)}")
+    return value
+
+
+def check_names(values: Sequence[str] | str, name: str, valid: Iterable[str]) -> list[str]:
+    """Each of `values` must be one of `valid` (an include list, optional fields)."""
+    if isinstance(values, str):
+        raise ValueError(f"{name} must be a list of names, not a string: use [{values!r}]")
+    choices = sorted(valid)
+    out = []
+    for v in values:
+        if v not in choices:
+            raise ValueError(f"{name}: {v!r} is not valid here; choose from: {', '.join(choices)}")
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def check_per_page(value: int) -> int:
+    """Kantata silently clamps per_page; the SDK says so instead."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PER_PAGE:
+        raise ValueError(f"per_page must be an int from 1 to {MAX_PER_PAGE}, got {value!r}")
+    return value
+
+
+def _encode(name: str, kind: Kind, value: Any) -> str:
+    if kind is Kind.BOOL:
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be a bool, got {value!r}")
+        return "true" if value else "false"
+    if kind is Kind.INT:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be an int, got {value!r}")
+        return str(value)
+    if kind is Kind.ID:
+        return check_id(value, name)
+    if kind is Kind.IDS:
+        if isinstance(value, str | int):
+            raise ValueError(f"{name} must be a list of ids, got {value!r}")
+        ids = [check_id(v, name) for v in value]
+        if not ids:
+            raise ValueError(f"{name} must not be empty")
+        return ",".join(ids)
+    if kind is Kind.STR:
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a str, got {type(value).__name__}")
+        return value
+    if kind is Kind.STRS:
+        if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"{name} must be a list of str, got {value!r}")
+        if any("," in v for v in value):
+            raise ValueError(f"{name}: values cannot contain a comma (the list separator)")
+        return ",".join(value)
+    if kind is Kind.DATE:
+        if isinstance(value, datetime) or not isinstance(value, date):
+            raise ValueError(f"{name} must be a datetime.date, got {value!r}")
+        return value.isoformat()
+    if kind is Kind.DATETIME:
+        if not isinstance(value, datetime):
+            raise ValueError(f"{name} must be a datetime.datetime, got {value!r}")
+        if value.tzinfo is None:
+            raise ValueError(f"{name} must be timezone-aware (Kantata compares instants)")
+        return value.isoformat()
+    # Kind.JSONISH
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return json.dumps(value, separators=(",", ":"))
+    raise ValueError(f"{name} must be a str or a mapping, got {type(value).__name__}")
+
+
+def encode_params(spec: Mapping[str, Kind], values: Mapping[str, Any]) -> dict[str, str]:
+    """Query parameters for the non-None `values`, each written as `spec` says."""
+    out = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        out[name] = _encode(name, spec[name], value)
+    return out

@@ -1,0 +1,126 @@
+"""What every resource shares: sending a request and feeding the answer to the graph."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
+
+from .._errors import PayloadError, ResponseValidationError
+from .._pagination import ListRequest, Page, page_from_envelope
+from .._query import Kind, check_choice, check_id, check_names, check_per_page, encode_params
+from .._transport import Body
+from ..models import Model
+
+if TYPE_CHECKING:
+    from .._client import KantataClient
+
+M = TypeVar("M", bound=Model)
+
+__all__ = ["Resource"]
+
+
+class Resource(Generic[M]):
+    """Base of `client.users`, `client.workweek_memberships`: thin request builders."""
+
+    path: ClassVar[str]  # the collection's path and top-level key, e.g. "users"
+    singular: ClassVar[str]  # the wrapper key of write bodies, e.g. "user"
+    includes: ClassVar[frozenset[str]]
+    optional_fields: ClassVar[frozenset[str]] = frozenset()
+    orders: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, client: KantataClient) -> None:
+        self._client = client
+
+    # -- building -----------------------------------------------------------------------
+
+    def _read_params(
+        self,
+        include: Sequence[str] | None,
+        optional_fields: Sequence[str] | None = None,
+    ) -> dict[str, str]:
+        params = {}
+        if include:
+            params["include"] = ",".join(check_names(include, "include", self.includes))
+        if optional_fields:
+            fields = check_names(optional_fields, "optional_fields", self.optional_fields)
+            params["optional_fields"] = ",".join(fields)
+        return params
+
+    def _list_params(
+        self,
+        spec: Mapping[str, Kind],
+        filters: Mapping[str, Any],
+        *,
+        include: Sequence[str] | None,
+        optional_fields: Sequence[str] | None,
+        order: str | None,
+    ) -> dict[str, str]:
+        params = self._read_params(include, optional_fields)
+        if order is not None:
+            params["order"] = check_choice(order, "order", self.orders)
+        params.update(encode_params(spec, filters))
+        return params
+
+    @staticmethod
+    def _id(value: str | int, name: str = "id") -> str:
+        return check_id(value, name)
+
+    # -- sending ------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: tuple[str, ...],
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Body = None,
+    ) -> Any:
+        transport = self._client._transport_for_call()
+        return await transport.request(method, path, params=params, body=body)
+
+    async def _one(
+        self,
+        method: str,
+        path: tuple[str, ...],
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Body = None,
+    ) -> M:
+        payload = await self._call(method, path, params=params, body=body)
+        records = self._merge(method, path, payload)
+        if not records:
+            raise ResponseValidationError(
+                "the response names no record in 'results'",
+                method=method,
+                path="/".join(path),
+                status=200,
+            )
+        return records[0]
+
+    def _merge(self, method: str, path: tuple[str, ...], payload: Any) -> list[M]:
+        try:
+            return cast("list[M]", self._client.graph.merge(payload))
+        except PayloadError as err:
+            raise ResponseValidationError(
+                str(err), method=method, path="/".join(path), status=200
+            ) from err
+
+    def _list(self, params: dict[str, str], per_page: int | None) -> ListRequest[M]:
+        size = check_per_page(per_page) if per_page is not None else None
+
+        async def fetch(page: int) -> Page[M]:
+            query = dict(params, page=str(page))
+            if size is not None:
+                query["per_page"] = str(size)
+            payload = await self._call("GET", (self.path,), params=query)
+            items = self._merge("GET", (self.path,), payload)
+            return page_from_envelope(payload, items, page, size or 20, fetch)
+
+        return ListRequest(fetch)
+
+    def _write_body(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """`{"user": {...}}` holding only the fields the caller passed."""
+        values = {k: v for k, v in fields.items() if v is not None}
+        if not values:
+            raise ValueError(f"nothing to send: pass at least one {self.singular} field")
+        return {self.singular: values}

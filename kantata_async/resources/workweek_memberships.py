@@ -1,0 +1,178 @@
+"""`client.workweek_memberships`: list, create, get, update, delete, switch to default."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from .._pagination import ListRequest
+from .._query import Kind
+from ..models import WorkweekMembership
+from ._base import Resource
+
+__all__ = ["WorkweekMemberships"]
+
+LIST_FILTERS: dict[str, Kind] = {
+    "created_after": Kind.DATETIME,
+    "created_before": Kind.DATETIME,
+    "effective_date": Kind.DATE,
+    "only": Kind.IDS,
+    "participants_for_workspace_id": Kind.ID,
+    "participating_with": Kind.BOOL,
+    "updated_after": Kind.DATETIME,
+    "updated_before": Kind.DATETIME,
+    "user_ids": Kind.IDS,
+}
+DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+MINUTES = tuple(f"{day}_minutes" for day in DAYS)
+_MINUTES_IN_A_DAY = 24 * 60
+
+
+def _check_sunday(value: date, name: str = "start_date") -> str:
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise ValueError(f"{name} must be a datetime.date, got {value!r}")
+    if value.weekday() != 6:
+        raise ValueError(f"{name} must be a Sunday (Kantata says so); {value} is a {value:%A}")
+    return value.isoformat()
+
+
+def _check_minutes(minutes: dict[str, int | None]) -> dict[str, int]:
+    out = {}
+    for name, value in minutes.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be an int, got {value!r}")
+        if not 0 <= value <= _MINUTES_IN_A_DAY:
+            raise ValueError(f"{name} must be from 0 to {_MINUTES_IN_A_DAY}, got {value}")
+        out[name] = value
+    return out
+
+
+class WorkweekMemberships(Resource[WorkweekMembership]):
+    """The Workweek Memberships endpoints. Every call merges its answer into `client.graph`.
+
+    A membership ties a user to a workweek from `start_date`; read the minutes through
+    `include=["workweek"]` (`membership.workweek.monday_minutes`).
+    """
+
+    path = "workweek_memberships"
+    singular = "workweek_membership"
+    includes = frozenset({"user", "workweek"})
+    orders = ("start_date:asc", "start_date:desc")
+
+    def list(
+        self,
+        *,
+        include: Sequence[str] | None = None,
+        order: str | None = None,
+        per_page: int | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        effective_date: date | None = None,
+        only: Sequence[str | int] | None = None,
+        participants_for_workspace_id: str | int | None = None,
+        participating_with: bool | None = None,
+        updated_after: datetime | None = None,
+        updated_before: datetime | None = None,
+        user_ids: Sequence[str | int] | None = None,
+    ) -> ListRequest[WorkweekMembership]:
+        """`GET /workweek_memberships`: the account's memberships, by `start_date`.
+
+        async for wm in client.workweek_memberships.list(user_ids=["12"], include=["workweek"]):
+            print(wm.start_date, wm.workweek.total_minutes)
+        """
+        filters = {k: v for k, v in locals().items() if k in LIST_FILTERS}
+        params = self._list_params(
+            LIST_FILTERS, filters, include=include, optional_fields=None, order=order
+        )
+        return self._list(params, per_page)
+
+    async def get(
+        self, id: str | int, *, include: Sequence[str] | None = None
+    ) -> WorkweekMembership:
+        """`GET /workweek_memberships/{id}`."""
+        params = self._read_params(include)
+        return await self._one("GET", (self.path, self._id(id)), params=params)
+
+    async def create(
+        self,
+        *,
+        user_id: str | int,
+        start_date: date,
+        sunday_minutes: int | None = None,
+        monday_minutes: int | None = None,
+        tuesday_minutes: int | None = None,
+        wednesday_minutes: int | None = None,
+        thursday_minutes: int | None = None,
+        friday_minutes: int | None = None,
+        saturday_minutes: int | None = None,
+        include: Sequence[str] | None = None,
+    ) -> WorkweekMembership:
+        """`POST /workweek_memberships`: give a user a custom workweek from `start_date`.
+
+        `start_date` must be a Sunday; minutes are per weekday (0 to 1440).
+        """
+        minutes = _check_minutes({k: v for k, v in locals().items() if k in MINUTES})
+        fields: dict[str, object] = {
+            "user_id": int(self._id(user_id, "user_id")),
+            "start_date": _check_sunday(start_date),
+            **minutes,
+        }
+        params = self._read_params(include)
+        return await self._one("POST", (self.path,), params=params, body=self._write_body(fields))
+
+    async def update(
+        self,
+        id: str | int,
+        *,
+        start_date: date | None = None,
+        sunday_minutes: int | None = None,
+        monday_minutes: int | None = None,
+        tuesday_minutes: int | None = None,
+        wednesday_minutes: int | None = None,
+        thursday_minutes: int | None = None,
+        friday_minutes: int | None = None,
+        saturday_minutes: int | None = None,
+        include: Sequence[str] | None = None,
+    ) -> WorkweekMembership:
+        """`PUT /workweek_memberships/{id}` with only the fields given (the user is fixed)."""
+        minutes = _check_minutes({k: v for k, v in locals().items() if k in MINUTES})
+        wid = self._id(id)
+        fields: dict[str, object] = dict(minutes)
+        if start_date is not None:
+            fields["start_date"] = _check_sunday(start_date)
+        params = self._read_params(include)
+        return await self._one(
+            "PUT", (self.path, wid), params=params, body=self._write_body(fields)
+        )
+
+    async def standardize_to_default(
+        self,
+        *,
+        user_id: str | int,
+        start_date: date | None = None,
+        include: Sequence[str] | None = None,
+    ) -> WorkweekMembership:
+        """`PUT /workweek_memberships/standardize_to_default`: switch a user to the account's
+        default workweek from `start_date` (a Sunday; the server's today when omitted)."""
+        fields: dict[str, object] = {"user_id": int(self._id(user_id, "user_id"))}
+        if start_date is not None:
+            fields["start_date"] = _check_sunday(start_date)
+        params = self._read_params(include)
+        return await self._one(
+            "PUT",
+            (self.path, "standardize_to_default"),
+            params=params,
+            body=self._write_body(fields),
+        )
+
+    async def delete(self, id: str | int) -> None:
+        """`DELETE /workweek_memberships/{id}`; the graph forgets the membership.
+
+        Objects you hold keep their data, but the user's and workweek's inverse lists no
+        longer include it.
+        """
+        wid = self._id(id)
+        await self._call("DELETE", (self.path, wid))
+        self._client.graph.forget(WorkweekMembership, wid)
