@@ -58,6 +58,10 @@ def _type_to_key(subject_type: str) -> str:
     return key
 
 
+def _malformed(key: str, value: Any) -> None:
+    log.warning("ignoring a link to %s: %r is not an id or a list of ids", key, value)
+
+
 def _stamp(value: Any) -> datetime | None:
     """`updated_at` as a comparable aware datetime, or None when it is missing or unreadable."""
     if type(value) is str:
@@ -98,6 +102,7 @@ class Graph:
         # merge returns. The dicts themselves live as long as the graph: the link passes
         # are bound to them.
         self._batch: dict[str, dict[str, Model]] = {}
+        self._merged_keys: dict[str, None] = {}
 
     # -- reading ------------------------------------------------------------------------
 
@@ -138,8 +143,8 @@ class Graph:
         return sum(1 for _ in self.objects(key))
 
     def keys(self) -> list[str]:
-        """The top-level keys the graph has seen."""
-        return list(self._maps)
+        """The top-level keys the graph has merged records under, in first-seen order."""
+        return list(self._merged_keys)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -195,7 +200,7 @@ class Graph:
             key = key.__kantata_key__
         ref = self._maps.get(key, {}).pop(str(id), None)
         obj = ref() if ref is not None else None
-        if obj is None:
+        if obj is None or STUB in obj.__dict__:
             return None
         d = obj.__dict__
         for rel in self._link_specs(type(obj)):
@@ -251,6 +256,7 @@ class Graph:
         return m
 
     def _merge_key(self, key: str, records: dict[str, dict[str, Any]]) -> None:
+        self._merged_keys[key] = None
         cls = record_class(key)
         new = cls.__new__
         linkers = self._linkers(cls)
@@ -318,9 +324,15 @@ class Graph:
                 older.pop(k, None)
         return raw
 
-    def _resolve(self, key: str, id_: Any) -> Model:
-        """The object for `(key, id)`, or a new placeholder the record will fill."""
+    def _resolve(self, key: str, id_: Any) -> Model | None:
+        """The object for `(key, id)`, or a new placeholder the record will fill.
+
+        None (and a warning) for a value that is not an id: the merge never stops half-way.
+        """
         if type(id_) is not str:
+            if type(id_) is not int:
+                _malformed(key, id_)
+                return None
             id_ = str(id_)
         m = self._maps.get(key) or self._map(key)
         batch = self._batch[key]
@@ -406,27 +418,29 @@ v = d[{field!r}]
 if v is None:
     t = None
 else:
-    t = get_{i}(v)
+    t = get_{i}(v) if type(v) is str else None
     if t is None:
         t = resolve({key!r}, v)
 """
 
 _MANY = """\
 v = d[{field!r}]
-if v is None:
-    t = ()
-else:
+if type(v) is list:
     try:
         t = tuple(map(item_{i}, v))
     except (KeyError, TypeError):
-        t = tuple([resolve({key!r}, x) for x in v])
+        t = tuple([o for o in [resolve({key!r}, x) for x in v] if o is not None])
+else:
+    t = ()
+    if v is not None:
+        malformed({key!r}, v)
 """
 
 _POLY = """\
 v = d.get({field!r})
-if type(v) is dict:
-    k = v.get("key")
-    x = v.get("id")
+if type(v) is dict and type(v.get("key")) is str and v.get("id") is not None:
+    k = v["key"]
+    x = v["id"]
 else:
     k = d.get({type_field!r})
     k = type_keys.get(k) or type_to_key(k) if type(k) is str else None
@@ -489,7 +503,11 @@ def _linker_factory(
         + "".join(lines)
         + "    return link\n"
     )
-    namespace: dict[str, Any] = {"type_keys": _TYPE_KEYS, "type_to_key": _type_to_key}
+    namespace: dict[str, Any] = {
+        "type_keys": _TYPE_KEYS,
+        "type_to_key": _type_to_key,
+        "malformed": _malformed,
+    }
     for i, rel in enumerate(rels):
         namespace[f"feeds_{i}"] = rel.feeds
     variant = "new records" if fresh else "updates"

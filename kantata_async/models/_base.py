@@ -333,7 +333,16 @@ class Model:
         d = self.__dict__
         if STUB in d:
             return f"<{type(self).__name__} {label(self)} (not loaded)>"
-        shown = ", ".join(f"{k}={v!r}" for k, v in loaded_fields(self).items() if k != "id")
+        known = type(self).__kantata_fields__
+        parts = []
+        for k in list(d):
+            if k in known and k != "id":
+                try:
+                    value = getattr(self, k)
+                except PayloadError:  # a repr never raises: show what the server sent
+                    value = d[k]
+                parts.append(f"{k}={value!r}")
+        shown = ", ".join(parts)
         return f"{type(self).__name__}(id={d.get('id')!r}{', ' if shown else ''}{shown})"
 
 

@@ -1,0 +1,624 @@
+"""Links between records: forward, inverse, polymorphic, live resolution, errors, forget."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import envelope, users_page, workweek_memberships_page
+
+from kantata_async import (
+    AccountMembership,
+    CustomFieldValue,
+    DanglingReferenceError,
+    ExternalReference,
+    Graph,
+    KantataError,
+    NotLoadedError,
+    Record,
+    RelationNotLoadedError,
+    Role,
+    Skill,
+    SkillMembership,
+    User,
+    WorkSample,
+    Workweek,
+    WorkweekMembership,
+    is_loaded,
+)
+
+# -- forward links ------------------------------------------------------------------------
+
+
+def test_user_forward_links_on_a_fully_included_page(graph: Graph) -> None:
+    [ann, _] = graph.merge(users_page())
+
+    assert ann.role is graph.get(Role, "3")
+    assert ann.role.name == "Designer"
+    assert ann.manager is graph.get(User, "8")
+    assert ann.manager.full_name == "Bob Boss"
+    assert [s.name for s in ann.skills] == ["Illustration", "Typography"]
+    assert [m.level for m in ann.skill_memberships] == [4, 2]
+    assert ann.account_membership is graph.get(AccountMembership, "70")
+    assert [v.display_value for v in ann.custom_field_values] == ["Medium"]
+    assert [r.service_name for r in ann.external_references] == ["crm"]
+    assert [w.title for w in ann.work_samples] == ["Poster series"]
+    assert type(ann.work_samples[0]) is WorkSample
+
+
+def test_second_level_links(graph: Graph) -> None:
+    [ann, _] = graph.merge(users_page())
+    membership = ann.account_membership
+
+    assert membership.user is ann
+    assert membership.default_role is ann.role
+    assert membership.manager is ann.manager
+    assert membership.managees == []
+    assert membership.skill_memberships == ann.skill_memberships
+    skill_membership = membership.skill_memberships[0]
+    assert type(skill_membership) is SkillMembership
+    assert skill_membership.skill is graph.get(Skill, "5")
+    assert skill_membership.user is ann
+    assert skill_membership.creator is ann.manager
+
+
+def test_loaded_and_empty_relations_read_none_and_empty_lists(graph: Graph) -> None:
+    [_, cy] = graph.merge(users_page())
+
+    assert cy.role is None
+    assert cy.manager is None
+    assert cy.account_membership is None
+    assert cy.skills == []
+    assert cy.skill_memberships == []
+    assert cy.custom_field_values == []
+    assert cy.external_references == []
+    assert cy.work_samples == []
+
+
+def test_a_null_id_list_reads_as_empty(graph: Graph) -> None:
+    [user] = graph.merge(envelope("users", {"7": {"id": "7", "skill_ids": None}}))
+
+    assert user.skill_ids is None
+    assert user.skills == []
+
+
+def test_workweek_membership_links_with_an_int_user_id(graph: Graph) -> None:
+    [first, second] = graph.merge(workweek_memberships_page())
+
+    assert first.user is graph.get(User, "7")
+    assert first.user is second.user
+    assert first.workweek is graph.get(Workweek, "31")
+    assert first.workweek.monday_minutes == 480
+    assert second.workweek.total_minutes == 960
+
+
+def test_workweek_memberships_forward_from_ids(graph: Graph) -> None:
+    [first, _] = graph.merge(workweek_memberships_page())
+    workweek = first.workweek
+
+    assert workweek.workweek_membership_ids == ["21"]
+    assert workweek.workweek_memberships == [first]
+
+
+def test_many_relations_keep_id_order_and_return_fresh_lists(graph: Graph) -> None:
+    [user] = graph.merge(
+        envelope(
+            "users",
+            {"7": {"id": "7", "skill_ids": ["6", "5", "7"]}},
+            skills={k: {"id": k, "name": f"s{k}"} for k in ("5", "6", "7")},
+        )
+    )
+
+    skills = user.skills
+    assert [s.id for s in skills] == ["6", "5", "7"]
+    skills.clear()
+    assert [s.id for s in user.skills] == ["6", "5", "7"]
+    assert user.skills is not user.skills
+
+
+# -- inverse links ------------------------------------------------------------------------
+
+
+def test_user_workweek_memberships_derive_from_user_id(graph: Graph) -> None:
+    [first, second] = graph.merge(workweek_memberships_page())
+    user = first.user
+
+    assert user.workweek_memberships == [first, second]
+    assert is_loaded(user, "workweek_memberships")
+
+
+def test_workweek_memberships_inverse_when_the_workweek_has_no_ids(graph: Graph) -> None:
+    [_, second] = graph.merge(workweek_memberships_page())
+    workweek = graph.get(Workweek, "32")
+    assert workweek is not None
+
+    assert not is_loaded(workweek, "workweek_membership_ids")
+    assert workweek.workweek_memberships == [second]
+
+
+def test_user_account_membership_from_the_memberships_user_id(graph: Graph) -> None:
+    [user] = graph.merge(envelope("users", {"7": {"id": "7", "full_name": "Ann"}}))
+    assert not is_loaded(user, "account_membership")
+
+    [membership] = graph.merge(
+        envelope("account_memberships", {"70": {"id": "70", "user_id": "7", "permission": "user"}})
+    )
+
+    assert user.account_membership is membership
+    assert membership.user is user
+    assert is_loaded(user, "account_membership")
+
+
+def test_a_one_inverse_reads_the_most_recently_linked_record(graph: Graph) -> None:
+    [user] = graph.merge(envelope("users", {"7": {"id": "7"}}))
+    [first] = graph.merge(envelope("account_memberships", {"70": {"user_id": "7"}}))
+    [second] = graph.merge(envelope("account_memberships", {"71": {"user_id": 7}}))
+    assert user.account_membership is second
+
+    graph.forget(AccountMembership, "71")
+
+    assert user.account_membership is first
+
+
+def test_skill_skill_memberships_derive_from_skill_id(graph: Graph) -> None:
+    held = graph.merge(users_page())
+    skill = graph.get(Skill, "5")
+    assert skill is not None
+
+    assert [m.id for m in skill.skill_memberships] == ["50"]
+    assert held
+
+
+def test_user_custom_field_values_from_the_values_subject(graph: Graph) -> None:
+    [user] = graph.merge(envelope("users", {"7": {"id": "7", "full_name": "Ann"}}))
+
+    values = graph.merge(
+        envelope(
+            "custom_field_values",
+            {
+                "300": {"subject_type": "User", "subject_id": 7, "value": "M"},
+                "301": {"subject_ref": {"key": "users", "id": "7"}, "value": "Oslo"},
+                "302": {"subject_type": "User", "subject_id": 8, "value": "other user"},
+            },
+        )
+    )
+
+    assert user.custom_field_values == values[:2]
+
+
+def test_forward_ids_take_precedence_over_the_inverse(graph: Graph) -> None:
+    [user] = graph.merge(envelope("users", {"7": {"id": "7", "account_membership_id": None}}))
+
+    graph.merge(envelope("account_memberships", {"70": {"id": "70", "user_id": "7"}}))
+
+    assert user.account_membership is None
+
+
+def test_changing_a_link_moves_the_record_between_inverse_lists(graph: Graph) -> None:
+    users = graph.merge(envelope("users", {"7": {"id": "7"}, "8": {"id": "8"}}))
+    [membership] = graph.merge(envelope("workweek_memberships", {"21": {"user_id": 7}}))
+    assert users[0].workweek_memberships == [membership]
+
+    graph.merge(envelope("workweek_memberships", {"21": {"user_id": 8}}))
+
+    assert membership.user is users[1]
+    assert users[0].workweek_memberships == []
+    assert users[1].workweek_memberships == [membership]
+
+
+def test_a_link_set_to_null_leaves_the_inverse_list(graph: Graph) -> None:
+    [user] = graph.merge(envelope("users", {"7": {"id": "7"}}))
+    [membership] = graph.merge(envelope("workweek_memberships", {"21": {"user_id": 7}}))
+
+    graph.merge(envelope("workweek_memberships", {"21": {"user_id": None}}))
+
+    assert membership.user is None
+    assert user.workweek_memberships == []
+
+
+# -- polymorphic subjects -----------------------------------------------------------------
+
+
+def test_subject_from_subject_ref(graph: Graph) -> None:
+    [ann, _] = graph.merge(users_page())
+    value = graph.get(CustomFieldValue, "300")
+    reference = graph.get(ExternalReference, "400")
+    assert value is not None
+    assert reference is not None
+
+    assert value.subject is ann
+    assert reference.subject is ann
+
+
+def test_subject_from_type_and_int_id_when_no_ref(graph: Graph) -> None:
+    [user] = graph.merge(envelope("users", {"7": {"id": "7"}}))
+
+    [value, reference] = [
+        *graph.merge(
+            envelope("custom_field_values", {"300": {"subject_type": "User", "subject_id": 7}})
+        ),
+        *graph.merge(
+            envelope("external_references", {"400": {"subject_type": "User", "subject_id": 7}})
+        ),
+    ]
+
+    assert value.subject is user
+    assert reference.subject is user
+    assert user.custom_field_values == [value]
+    assert user.external_references == [reference]
+
+
+def test_subject_ref_null_falls_back_to_type_and_id(graph: Graph) -> None:
+    [user] = graph.merge(envelope("users", {"7": {"id": "7"}}))
+
+    [value] = graph.merge(
+        envelope(
+            "custom_field_values",
+            {"300": {"subject_type": "User", "subject_id": 7, "subject_ref": None}},
+        )
+    )
+
+    assert value.subject is user
+
+
+def test_subject_of_an_unmodelled_type_is_a_generic_record(graph: Graph) -> None:
+    [by_type, by_ref] = graph.merge(
+        envelope(
+            "custom_field_values",
+            {
+                "300": {"subject_type": "Workspace", "subject_id": 10},
+                "301": {"subject_ref": {"key": "workspaces", "id": "11"}},
+            },
+            workspaces={"10": {"title": "Rebrand"}, "11": {"title": "Launch"}},
+        )
+    )
+
+    assert isinstance(by_type.subject, Record)
+    assert by_type.subject is graph.get("workspaces", "10")
+    assert by_type.subject.extra == {"title": "Rebrand"}
+    assert by_ref.subject.extra == {"title": "Launch"}
+
+
+@pytest.mark.parametrize(
+    ("subject_type", "key", "cls"), [("Role", "roles", Role), ("Skill", "skills", Skill)]
+)
+def test_external_references_of_roles_and_skills(
+    graph: Graph, subject_type: str, key: str, cls: type[Role | Skill]
+) -> None:
+    [reference] = graph.merge(
+        envelope(
+            "external_references",
+            {"400": {"subject_type": subject_type, "subject_id": 3, "service_name": "hr"}},
+            **{key: {"3": {"id": "3", "name": "Designer"}}},
+        )
+    )
+
+    subject = reference.subject
+    assert type(subject) is cls
+    assert subject is graph.get(cls, "3")
+    assert subject.external_references == [reference]
+
+
+def test_a_subject_that_never_arrived_dangles(graph: Graph) -> None:
+    [by_type, by_ref] = graph.merge(
+        envelope(
+            "external_references",
+            {
+                "400": {"subject_type": "Workspace", "subject_id": 10},
+                "401": {"subject_ref": {"key": "users", "id": "8"}},
+            },
+        )
+    )
+
+    with pytest.raises(DanglingReferenceError, match="workspaces/10"):
+        _ = by_type.subject
+    with pytest.raises(DanglingReferenceError, match="users/8"):
+        _ = by_ref.subject
+
+
+def test_subject_null_reads_none_and_absent_is_not_loaded(graph: Graph) -> None:
+    [value, bare] = graph.merge(
+        envelope(
+            "custom_field_values",
+            {"300": {"subject_type": None, "subject_id": None}, "301": {"value": "M"}},
+        )
+    )
+
+    assert value.subject is None
+    with pytest.raises(RelationNotLoadedError, match="include='subject'"):
+        _ = bare.subject  # neither the ref nor the type and id arrived
+
+
+def test_a_reference_from_page_one_sees_later_pages(graph: Graph) -> None:
+    [ann, _] = graph.merge(users_page())
+    role = ann.role
+    manager = ann.manager
+
+    for page in range(2, 8):
+        graph.merge(
+            envelope(
+                "users",
+                {str(100 + page): {"id": str(100 + page), "role_id": "3", "manager_id": "8"}},
+                roles={"3": {"id": "3", "name": f"Designer (v{page})"}},
+                users={"8": {"id": "8", "full_name": f"Bob Boss (v{page})"}},
+            )
+        )
+
+    assert role.name == "Designer (v7)"
+    assert manager.full_name == "Bob Boss (v7)"
+    assert ann.role is role
+
+
+def test_a_linked_record_arriving_later_becomes_readable(graph: Graph) -> None:
+    [user] = graph.merge(envelope("users", {"7": {"id": "7", "role_id": "3", "skill_ids": ["5"]}}))
+    with pytest.raises(DanglingReferenceError):
+        _ = user.role
+
+    graph.merge(envelope("roles", {"3": {"id": "3", "name": "Designer"}}))
+    graph.merge(envelope("skills", {"5": {"id": "5", "name": "Illustration"}}))
+
+    assert user.role.name == "Designer"
+    assert user.role is graph.get(Role, "3")
+    assert [s.name for s in user.skills] == ["Illustration"]
+
+
+def test_an_inverse_recorded_before_the_target_arrives_survives(graph: Graph) -> None:
+    [membership, other] = graph.merge(workweek_memberships_page(include_users=False))
+
+    [user] = graph.merge(envelope("users", {"7": {"id": "7", "full_name": "Ann"}}))
+
+    assert membership.user is user
+    assert user.workweek_memberships == [membership, other]
+
+
+def test_relinking_to_another_record(graph: Graph) -> None:
+    [user] = graph.merge(
+        envelope("users", {"7": {"role_id": "3"}}, roles={"3": {"name": "Designer"}})
+    )
+
+    graph.merge(envelope("users", {"7": {"role_id": "4"}}, roles={"4": {"name": "Director"}}))
+
+    assert user.role.name == "Director"
+    assert user.role_id == "4"
+
+
+def test_an_update_without_the_ids_keeps_the_links(graph: Graph) -> None:
+    [ann, _] = graph.merge(users_page())
+    role = ann.role
+
+    graph.merge(envelope("users", {"7": {"id": "7", "headline": "Art Director"}}))
+
+    assert ann.role is role
+    assert len(ann.skills) == 2
+
+
+# -- not loaded / dangling ----------------------------------------------------------------
+
+
+def test_a_relation_whose_ids_never_arrived_is_not_loaded(graph: Graph) -> None:
+    [user] = graph.merge(envelope("users", {"7": {"id": "7", "full_name": "Ann"}}))
+
+    with pytest.raises(RelationNotLoadedError) as info:
+        _ = user.role
+
+    err = info.value
+    assert isinstance(err, NotLoadedError)
+    assert isinstance(err, AttributeError)
+    assert err.relation == "role"
+    message = str(err)
+    assert "users/7.role" in message
+    assert "role_id" in message
+    assert "include='role'" in message
+    assert getattr(user, "role", "default") == "default"
+    assert not is_loaded(user, "role")
+
+
+@pytest.mark.parametrize(
+    ("relation", "include"),
+    [
+        ("manager", "manager"),
+        ("skills", "skills"),
+        ("skill_memberships", "skill_memberships"),
+        ("account_membership", "account_membership"),
+        ("work_samples", "work_samples"),
+    ],
+)
+def test_not_loaded_messages_name_the_include(graph: Graph, relation: str, include: str) -> None:
+    [user] = graph.merge(envelope("users", {"7": {"id": "7"}}))
+
+    with pytest.raises(
+        RelationNotLoadedError, match=rf"users/7\.{relation}\b.*include='{include}'"
+    ):
+        getattr(user, relation)
+
+
+def test_an_inverse_only_relation_is_not_loaded_until_marked(graph: Graph) -> None:
+    [user] = graph.merge(envelope("users", {"7": {"id": "7"}}))
+
+    with pytest.raises(RelationNotLoadedError) as info:
+        _ = user.workweek_memberships
+    assert "users/7.workweek_memberships" in str(info.value)
+    assert "mark_loaded" in str(info.value)
+    assert not is_loaded(user, "workweek_memberships")
+
+    graph.mark_loaded(user, "workweek_memberships")
+
+    assert user.workweek_memberships == []
+    assert is_loaded(user, "workweek_memberships")
+
+
+def test_mark_loaded_keeps_what_was_already_linked(graph: Graph) -> None:
+    [first, second] = graph.merge(workweek_memberships_page())
+
+    graph.mark_loaded(first.user, "workweek_memberships")
+
+    assert first.user.workweek_memberships == [first, second]
+
+
+def test_mark_loaded_then_a_membership_arrives(graph: Graph) -> None:
+    [skill] = graph.merge(envelope("skills", {"5": {"id": "5"}}))
+    graph.mark_loaded(skill, "skill_memberships")
+
+    [membership] = graph.merge(envelope("skill_memberships", {"50": {"skill_id": "5"}}))
+
+    assert skill.skill_memberships == [membership]
+
+
+@pytest.mark.parametrize("relation", ["role", "no_such_relation"])
+def test_mark_loaded_rejects_non_inverse_relations(graph: Graph, relation: str) -> None:
+    [user] = graph.merge(envelope("users", {"7": {"id": "7"}}))
+
+    with pytest.raises(ValueError, match="workweek_memberships"):
+        graph.mark_loaded(user, relation)
+
+    assert not is_loaded(user, "role")
+
+
+def test_an_id_whose_record_never_arrived_dangles(graph: Graph) -> None:
+    [user] = graph.merge(envelope("users", {"7": {"id": "7", "role_id": "3", "manager_id": 8}}))
+
+    with pytest.raises(DanglingReferenceError) as info:
+        _ = user.role
+
+    err = info.value
+    assert isinstance(err, LookupError)
+    assert isinstance(err, KantataError)
+    assert not isinstance(err, KeyError)
+    assert not isinstance(err, AttributeError)
+    assert (err.relation, err.key, err.ids) == ("role", "roles", ["3"])
+    assert "users/7.role" in str(err)
+    assert "roles/3" in str(err)
+    with pytest.raises(DanglingReferenceError, match="users/8"):
+        _ = user.manager
+    assert is_loaded(user, "role")
+
+
+def test_a_dangling_list_names_only_the_missing_ids(graph: Graph) -> None:
+    [user] = graph.merge(
+        envelope(
+            "users",
+            {"7": {"id": "7", "skill_ids": ["5", "6", "7"]}},
+            skills={"6": {"id": "6", "name": "Typography"}},
+        )
+    )
+
+    with pytest.raises(DanglingReferenceError) as info:
+        _ = user.skills
+
+    assert info.value.key == "skills"
+    assert info.value.ids == ["5", "7"]
+    assert "skills/5" in str(info.value)
+    assert "skills/7" in str(info.value)
+    assert "skills/6" not in str(info.value)
+
+
+def test_a_dangling_account_membership_workweek(graph: Graph) -> None:
+    [membership] = graph.merge(
+        envelope("account_memberships", {"70": {"user_id": "7", "effective_workweek_id": "900"}})
+    )
+
+    with pytest.raises(DanglingReferenceError, match="workweeks/900"):
+        _ = membership.effective_workweek
+    with pytest.raises(DanglingReferenceError, match="users/7"):
+        _ = membership.user
+
+
+# -- forget ------------------------------------------------------------------------------
+
+
+def test_forget_removes_the_object_from_the_graph(graph: Graph) -> None:
+    [first, second] = graph.merge(workweek_memberships_page())
+
+    forgotten = graph.forget(WorkweekMembership, "21")
+
+    assert forgotten is first
+    assert graph.get(WorkweekMembership, "21") is None
+    assert graph.count("workweek_memberships") == 1
+    assert list(graph.objects(WorkweekMembership)) == [second]
+    assert graph.forget(WorkweekMembership, "21") is None  # already gone
+    assert graph.forget("never_seen", "1") is None
+
+
+def test_forget_removes_the_object_from_inverse_links(graph: Graph) -> None:
+    [first, second] = graph.merge(workweek_memberships_page())
+    user = first.user
+    workweek = graph.get(Workweek, "32")
+    assert workweek is not None
+
+    graph.forget("workweek_memberships", "21")
+    graph.forget("workweek_memberships", 22)
+
+    assert user.workweek_memberships == []
+    assert workweek.workweek_memberships == []
+    assert second.user is user  # the forgotten object itself is left intact
+
+
+def test_forget_a_custom_field_value(graph: Graph) -> None:
+    [user] = graph.merge(envelope("users", {"7": {"id": "7"}}))
+    graph.merge(
+        envelope(
+            "custom_field_values",
+            {"300": {"subject_type": "User", "subject_id": 7}, "301": {"subject_id": 7}},
+        )
+    )
+    [kept] = graph.merge(
+        envelope("custom_field_values", {"302": {"subject_type": "User", "subject_id": "7"}})
+    )
+
+    graph.forget(CustomFieldValue, "300")
+
+    assert user.custom_field_values == [kept]
+
+
+def test_forget_the_only_account_membership(graph: Graph) -> None:
+    [user] = graph.merge(envelope("users", {"7": {"id": "7"}}))
+    graph.merge(envelope("account_memberships", {"70": {"user_id": "7"}}))
+
+    graph.forget(AccountMembership, "70")
+
+    assert user.account_membership is None
+
+
+def test_merging_a_forgotten_id_again_makes_a_new_object(graph: Graph) -> None:
+    [first, _] = graph.merge(workweek_memberships_page())
+    user = first.user
+    graph.forget(WorkweekMembership, "21")
+
+    [again] = graph.merge(envelope("workweek_memberships", {"21": {"user_id": 7}}))
+
+    assert again is not first
+    assert graph.get(WorkweekMembership, "21") is again
+    assert first not in user.workweek_memberships
+    assert again in user.workweek_memberships
+
+
+# -- repr -------------------------------------------------------------------------------
+
+
+def test_repr_of_partial_objects(graph: Graph) -> None:
+    [bare] = graph.merge(envelope("users", {"7": {"id": "7"}}))
+    [membership, _] = graph.merge(workweek_memberships_page(include_users=False))
+
+    assert repr(bare) == "User(id='7')"
+    text = repr(membership)
+    assert text.startswith("WorkweekMembership(id='21'")
+    assert "start_date=datetime.date(2024, 1, 1)" in text
+    assert "user_id='7'" in text
+    [_, cy] = graph.merge(users_page())
+    assert "headline=None" in repr(cy)
+    assert "role_id=None" in repr(cy)
+
+
+def test_repr_of_linked_objects_does_not_recurse(graph: Graph) -> None:
+    [membership, _] = graph.merge(workweek_memberships_page())
+    user = membership.user  # user <-> membership is a cycle
+
+    assert repr(user).startswith("User(id='7'")
+    assert "WorkweekMembership" not in repr(user)
+    assert "@" not in repr(membership)
+
+
+def test_repr_with_dangling_links_and_of_a_generic_record(graph: Graph) -> None:
+    [user] = graph.merge(envelope("users", {"7": {"role_id": "3", "skill_ids": ["5"]}}))
+    [workspace] = graph.merge(envelope("workspaces", {"1": {"title": "Rebrand"}}))
+
+    assert repr(user) == "User(id='7', role_id='3', skill_ids=['5'])"
+    assert "Record(id='1'" in repr(workspace)
