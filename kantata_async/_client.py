@@ -11,6 +11,17 @@ from yarl import URL
 from ._graph import Graph
 from ._retry import RetryPolicy
 from ._transport import Transport
+from .models import (
+    AccountMembership,
+    CustomFieldValue,
+    ExternalReference,
+    Model,
+    Role,
+    Skill,
+    SkillMembership,
+    Workweek,
+)
+from .resources.collections import Collection
 from .resources.users import Users
 from .resources.workweek_memberships import WorkweekMemberships
 
@@ -107,6 +118,20 @@ class KantataClient:
         self.graph = Graph()
         self.users = Users(self)
         self.workweek_memberships = WorkweekMemberships(self)
+        self.account_memberships: Collection[AccountMembership] = Collection(
+            self, "account_memberships"
+        )
+        self.skill_memberships: Collection[SkillMembership] = Collection(self, "skill_memberships")
+        self.skills: Collection[Skill] = Collection(self, "skills")
+        self.roles: Collection[Role] = Collection(self, "roles")
+        self.workweeks: Collection[Workweek] = Collection(self, "workweeks")
+        self.custom_field_values: Collection[CustomFieldValue] = Collection(
+            self, "custom_field_values"
+        )
+        self.external_references: Collection[ExternalReference] = Collection(
+            self, "external_references"
+        )
+        self._collections: dict[str, Collection[Model]] = {}
         self.__token = token
         self._session = session
         self._trace_configs = trace_configs
@@ -139,6 +164,13 @@ class KantataClient:
                 trace_configs=self._trace_configs,
             )
         return self._transport
+
+    def _collection(self, key: str) -> Collection[Model]:
+        """A read-only resource for any top-level key (used to resolve nested includes)."""
+        found = self._collections.get(key)
+        if found is None:
+            found = self._collections[key] = Collection(self, key)
+        return found
 
     async def __aenter__(self) -> KantataClient:
         self._transport_for_call()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ._errors import PayloadError
 from .models import Model
 
-__all__ = ["ListRequest", "Page"]
+__all__ = ["ListRequest", "Page", "WalkStats"]
 
 M = TypeVar("M", bound=Model)
 
@@ -87,20 +89,50 @@ def page_from_envelope(
     )
 
 
+@dataclass
+class WalkStats:
+    """What a walk over a list saw, for progress reports and summaries.
+
+    `count_drift` is how far the records actually yielded differ from the count the server
+    reported first (positive: more records than announced). It is non-zero when the count
+    lies or when records were added or removed while the walk ran.
+    """
+
+    pages: int = 0
+    records: int = 0
+    duplicates: int = 0
+    reported_count: int | None = None
+
+    @property
+    def count_drift(self) -> int:
+        return self.records - (self.reported_count or 0)
+
+
 class ListRequest(Generic[M]):
     """What `client.users.list(...)` returns.
 
     - `await client.users.list(...)`: the first `Page`.
-    - `async for user in client.users.list(...)`: every record across all pages, each once.
+    - `async for user in client.users.list(...)`: every record across all pages, each once,
+      fetched `concurrency` pages at a time (the client's `max_concurrency` by default).
+    - `async for page in client.users.list(...).pages(concurrency=8, ordered=True)`: pages.
 
-    Iteration walks pages in order and stops at the first empty page, even when the reported
-    `count` promises more; after a full last page it asks for one more page, in case the
-    count was short. A record that shifts into a later page while the walk runs (offset
-    paging) is not yielded twice.
+    The walk trusts nothing the count says. It fetches page 1, then pages 2..N concurrently;
+    it stops at the first empty page even when the count promises more; when the last page
+    it expects comes back full, it asks for the next one, and it asks for it inside the
+    concurrent window rather than after it. Records that shift between pages while it runs
+    (offset paging) are yielded once; `stats` reports how far the count drifted.
+
+    Breaking out of the loop, or cancelling the task, cancels every fetch in flight. For
+    cleanup at the `break` itself rather than when the iterator is collected, wrap it in
+    `contextlib.aclosing(...)`.
     """
 
-    def __init__(self, fetch: FetchPage[M]) -> None:
+    def __init__(self, fetch: FetchPage[M], *, concurrency: int = 1) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         self._fetch = fetch
+        self._concurrency = concurrency
+        self.stats = WalkStats()
 
     def __await__(self) -> Generator[Any, None, Page[M]]:
         return self._fetch(1).__await__()
@@ -108,26 +140,87 @@ class ListRequest(Generic[M]):
     def __aiter__(self) -> AsyncIterator[M]:
         return self._items()
 
-    async def pages(self) -> AsyncIterator[Page[M]]:
-        """Every page in order, until an empty page or the last one."""
-        page = await self._fetch(1)
-        while True:
-            yield page
-            if not page.has_next_page():
-                return
-            page = await page.next_page()
+    async def pages(
+        self, concurrency: int | None = None, *, ordered: bool = True
+    ) -> AsyncIterator[Page[M]]:
+        """Every page of the list: in page order (`ordered=True`) or as they arrive."""
+        width = self._concurrency if concurrency is None else concurrency
+        if width < 1:
+            raise ValueError(f"concurrency must be >= 1, got {width}")
+        first = await self._fetch(1)
+        self.stats.reported_count = first.count
+        self.stats.pages += 1
+        yield first
+        if not first.has_next_page():
+            return
+        size = first.page_size
+        # The last page the walk will ask for unless a full page at the edge pushes it on.
+        # If the reported count fills its last page exactly, the page after it is asked for
+        # at once, so a short count costs no extra round trip at the end.
+        horizon = max(first.page_count, 1)
+        if first.count > 0 and first.count % size == 0:
+            horizon += 1
+        if len(first.items) >= size:
+            horizon = max(horizon, 2)
+        end: int | None = None  # first page known to be past the end (empty or after a short)
+        next_page = 2
+        tasks: dict[int, asyncio.Task[Page[M]]] = {}
+        ready: dict[int, Page[M]] = {}
+        next_out = 2
+        try:
+            while True:
+                while (
+                    len(tasks) < width and next_page <= horizon and (end is None or next_page < end)
+                ):
+                    tasks[next_page] = asyncio.ensure_future(self._fetch(next_page))
+                    next_page += 1
+                if not tasks:
+                    break
+                done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    page = task.result()  # a failed fetch ends the walk with its error
+                    number = page.page_number
+                    del tasks[number]
+                    self.stats.pages += 1
+                    if not page.items:
+                        end = number if end is None else min(end, number)
+                    elif len(page.items) < size:
+                        end = number + 1 if end is None else min(end, number + 1)
+                    elif number >= horizon:
+                        horizon = number + 1  # a full page at the edge: probe one more
+                    ready[number] = page
+                if end is not None:
+                    for number in [n for n in tasks if n >= end]:
+                        tasks.pop(number).cancel()
+                if ordered:
+                    while next_out in ready:
+                        page = ready.pop(next_out)
+                        next_out += 1
+                        if end is None or page.page_number < end:
+                            yield page
+                else:
+                    for number in sorted(ready):
+                        page = ready.pop(number)
+                        if end is None or number < end:
+                            yield page
+            if ordered:
+                for number in sorted(ready):
+                    if end is None or number < end:
+                        yield ready[number]
+        finally:
+            for task in tasks.values():
+                task.cancel()
+            if tasks:
+                await asyncio.gather(*tasks.values(), return_exceptions=True)
 
     async def _items(self) -> AsyncIterator[M]:
         seen: set[str] = set()
         async for page in self.pages():
-            fresh = 0
             for item in page.items:
                 key = item.__dict__["id"]
-                if key not in seen:
-                    seen.add(key)
-                    fresh += 1
-                    yield item
-            if not fresh and page.page_number > page.page_count:
-                # Probing past the reported count found nothing new: a server that ignores
-                # `page` would otherwise keep the walk going for ever.
-                return
+                if key in seen:
+                    self.stats.duplicates += 1
+                    continue
+                seen.add(key)
+                self.stats.records += 1
+                yield item

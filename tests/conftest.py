@@ -7,11 +7,13 @@ fresh, independent payload on each call: never merge the same payload twice.
 from __future__ import annotations
 
 import gc
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from kantata_async import Graph
+from kantata_async import Graph, KantataClient, RetryPolicy
+from kantata_async.testing import FakeKantata
 
 Payload = dict[str, Any]
 
@@ -311,3 +313,21 @@ def collect() -> None:
 @pytest.fixture
 def graph() -> Graph:
     return Graph()
+
+
+# -- the client against the fake server --------------------------------------------------
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeKantata]:
+    """A fake Kantata with 60 users, served on loopback for the test."""
+    async with FakeKantata(users=60, seed=5) as server:
+        yield server
+
+
+@pytest.fixture
+async def client(fake: FakeKantata) -> AsyncIterator[KantataClient]:
+    """A client for `fake` whose retries wait milliseconds, not seconds."""
+    policy = RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.02)
+    async with KantataClient(fake.token, base_url=fake.base_url, retry=policy) as c:
+        yield c

@@ -219,10 +219,7 @@ class Users(Resource[User]):
         for name in ("by_email_addresses", "external_reference_service_model_refs"):
             if filters[name] is not None and len(filters[name]) > 200:
                 raise ValueError(f"{name} takes at most 200 values, got {len(filters[name])}")
-        params = self._list_params(
-            LIST_FILTERS, filters, include=include, optional_fields=optional_fields, order=order
-        )
-        return self._list(params, per_page)
+        return self._list_request(LIST_FILTERS, filters, include, optional_fields, order, per_page)
 
     async def me(
         self,
@@ -231,8 +228,7 @@ class Users(Resource[User]):
         optional_fields: Sequence[str] | None = None,
     ) -> User:
         """`GET /users/me`: the user the token belongs to."""
-        params = self._read_params(include, optional_fields)
-        return await self._one("GET", ("users", "me"), params=params)
+        return await self._read_one(("users", "me"), include, optional_fields)
 
     async def get(
         self,
@@ -242,8 +238,7 @@ class Users(Resource[User]):
         optional_fields: Sequence[str] | None = None,
     ) -> User:
         """`GET /users/{id}`. Raises `NotFoundError` if the token cannot see the user."""
-        params = self._read_params(include, optional_fields)
-        return await self._one("GET", ("users", self._id(id)), params=params)
+        return await self._read_one(("users", self._id(id)), include, optional_fields)
 
     async def update(
         self,
@@ -282,8 +277,8 @@ class Users(Resource[User]):
                 "external_reference": dict(external_reference) if external_reference else None,
             }
         )
-        params = self._read_params(include, optional_fields)
-        return await self._one("PUT", ("users", uid), params=params, body=body)
+        params, tree = self._read_params(include, optional_fields)
+        return await self._one("PUT", ("users", uid), params=params, body=body, tree=tree)
 
     async def capacity(self, id: str | int, *, start_date: date, end_date: date) -> Capacity:
         """`GET /users/{id}/capacity`: hours of work capacity per day in a date range."""
@@ -327,8 +322,9 @@ class Users(Resource[User]):
             built.add_field(PHOTO_PART, data, filename=name, content_type=ctype)
             return built
 
-        params = self._read_params(include)
-        return await self._one("POST", ("users", uid, "profile_photo"), params=params, body=form)
+        params, tree = self._read_params(include)
+        path = ("users", uid, "profile_photo")
+        return await self._one("POST", path, params=params, body=form, tree=tree)
 
     async def reset_profile_photo(self, id: str | int) -> None:
         """`DELETE /users/{id}/profile_photo`: back to the default photo.

@@ -83,17 +83,13 @@ class WorkweekMemberships(Resource[WorkweekMembership]):
             print(wm.start_date, wm.workweek.total_minutes)
         """
         filters = {k: v for k, v in locals().items() if k in LIST_FILTERS}
-        params = self._list_params(
-            LIST_FILTERS, filters, include=include, optional_fields=None, order=order
-        )
-        return self._list(params, per_page)
+        return self._list_request(LIST_FILTERS, filters, include, None, order, per_page)
 
     async def get(
         self, id: str | int, *, include: Sequence[str] | None = None
     ) -> WorkweekMembership:
         """`GET /workweek_memberships/{id}`."""
-        params = self._read_params(include)
-        return await self._one("GET", (self.path, self._id(id)), params=params)
+        return await self._read_one((self.path, self._id(id)), include)
 
     async def create(
         self,
@@ -119,8 +115,9 @@ class WorkweekMemberships(Resource[WorkweekMembership]):
             "start_date": _check_sunday(start_date),
             **minutes,
         }
-        params = self._read_params(include)
-        return await self._one("POST", (self.path,), params=params, body=self._write_body(fields))
+        params, tree = self._read_params(include)
+        body = self._write_body(fields)
+        return await self._one("POST", (self.path,), params=params, body=body, tree=tree)
 
     async def update(
         self,
@@ -142,10 +139,9 @@ class WorkweekMemberships(Resource[WorkweekMembership]):
         fields: dict[str, object] = dict(minutes)
         if start_date is not None:
             fields["start_date"] = _check_sunday(start_date)
-        params = self._read_params(include)
-        return await self._one(
-            "PUT", (self.path, wid), params=params, body=self._write_body(fields)
-        )
+        params, tree = self._read_params(include)
+        body = self._write_body(fields)
+        return await self._one("PUT", (self.path, wid), params=params, body=body, tree=tree)
 
     async def standardize_to_default(
         self,
@@ -159,13 +155,10 @@ class WorkweekMemberships(Resource[WorkweekMembership]):
         fields: dict[str, object] = {"user_id": int(self._id(user_id, "user_id"))}
         if start_date is not None:
             fields["start_date"] = _check_sunday(start_date)
-        params = self._read_params(include)
-        return await self._one(
-            "PUT",
-            (self.path, "standardize_to_default"),
-            params=params,
-            body=self._write_body(fields),
-        )
+        params, tree = self._read_params(include)
+        body = self._write_body(fields)
+        path = (self.path, "standardize_to_default")
+        return await self._one("PUT", path, params=params, body=body, tree=tree)
 
     async def delete(self, id: str | int) -> None:
         """`DELETE /workweek_memberships/{id}`; the graph forgets the membership.

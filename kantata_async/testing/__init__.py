@@ -1,11 +1,29 @@
-"""Test support that ships with kantata_async: a seeded Kantata dataset in the real wire format.
+"""Test support that ships with kantata_async: a fake Kantata server and its seeded dataset.
 
-`Dataset(users=500, seed=7)` generates a deterministic account (users, account memberships,
-roles, managers, skills and skill memberships, workweeks and workweek memberships, custom field
-values, external references, work samples) and renders response envelopes from it exactly as
-the API shapes them.
+`FakeKantata` is a real aiohttp server on 127.0.0.1 that answers like the Kantata OX API v1
+(envelopes, includes, pagination, filters, errors, the users and workweek membership write
+endpoints), for testing code that talks to Kantata without the network:
+
+    from kantata_async.testing import FakeKantata
+
+    async with FakeKantata(users=500, seed=7) as fake:
+        ...  # point the client under test at fake.base_url with fake.token
+        assert fake.requests[0].path == "users"
+
+Knobs script what a real deployment does to clients: `latency`, `fail_next` (429 with
+`Retry-After`, 503, 502 HTML pages, ...), `drop_next` (connections closed without an answer),
+`malformed_next` (invalid, truncated or HTML bodies), `random_faults`, `count_offset` (a
+reported count that lies) and `on_request` (change the data while a client walks the pages).
+`python -m kantata_async.testing --users 10000` runs one on its own.
+
+`Dataset(users=500, seed=7)` generates the deterministic account the server answers from
+(users, account memberships, roles, managers, skills and skill memberships, workweeks and
+workweek memberships, custom field values, external references, work samples) and renders
+response envelopes from it exactly as the API shapes them.
 """
 
 from ._dataset import INCLUDES, Dataset, Include
+from ._recording import RecordedRequest, UploadedFile
+from ._server import FakeKantata
 
-__all__ = ["INCLUDES", "Dataset", "Include"]
+__all__ = ["INCLUDES", "Dataset", "FakeKantata", "Include", "RecordedRequest", "UploadedFile"]

@@ -6,10 +6,13 @@
 association ids of the includes asked for, and every included record under its own key.
 
 The fake server answers from it; tests and benchmarks use it directly to get realistic pages.
+The mutation helpers (`add_user`, `update`, `delete`, `add_workweek_membership`) change it the
+way the server's write endpoints do, and bump `revision` so the server's caches notice.
 """
 
 from __future__ import annotations
 
+import gc
 import math
 import random
 from collections.abc import Iterable, Sequence
@@ -86,6 +89,12 @@ OPTIONAL_FIELDS: dict[str, frozenset[str]] = {
             "classification",
         }
     ),
+}
+
+# Fields the server keeps (and filters on) but never presents: users are filtered by
+# created_after/updated_after, yet the User schema has no timestamps.
+HIDDEN_FIELDS: dict[str, frozenset[str]] = {
+    "users": frozenset({"created_at", "updated_at"}),
 }
 
 # Foreign keys stored on the record's own row, which the server returns without an include.
@@ -190,6 +199,12 @@ _SKILL_WORDS = [
 ]
 _TZ = timezone(timedelta(hours=-7))
 _EPOCH = datetime(2024, 1, 1, 9, 0, tzinfo=_TZ)
+# Generated stamps end before _EPOCH + 700,000 minutes; writes are stamped after that.
+_WRITE_EPOCH = _EPOCH + timedelta(minutes=720_000)
+DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+# One user in DISABLED_EVERY (never a manager, never the first user) is disabled.
+DISABLED_EVERY = 20
+DEFAULT_PHOTO_PATH = "/images/avatars/default.png"
 
 
 def _stamp(rng: random.Random) -> tuple[str, str]:
@@ -204,11 +219,40 @@ def _sunday(rng: random.Random) -> date:
     return day
 
 
+def _shape(record: dict[str, Any], drop: frozenset[str], *, copy_lists: bool) -> dict[str, Any]:
+    """A copy of `record` without the `drop` fields (lists copied too with `copy_lists`)."""
+    out = record.copy()
+    for name in drop:
+        if name in out:
+            del out[name]
+    if copy_lists:
+        # So that nothing holding the rendered record can change the dataset.
+        for name, value in out.items():
+            if type(value) is list:
+                out[name] = value.copy()
+    return out
+
+
 @dataclass
 class Dataset:
     """A whole account: `users` users and everything they link to, generated from `seed`.
 
     Ids are decimal strings, unique per key. The same `users` and `seed` give the same data.
+    User "1" is the account owner. One user in 20 (never a manager) is disabled, with
+    `disabled: true` and a `disabled_at` on the account membership. A user's workweek
+    memberships form a timeline: each one ends the day before the next one starts.
+
+    `users` is the size asked for at generation; `len(records["users"])` is the current size.
+
+    Change the data through `add`, `add_user`, `update`, `delete` and
+    `add_workweek_membership`: they keep the links consistent and bump `revision`, which the
+    fake server uses to drop its sorted and filtered id lists. After editing `records` by
+    hand, call `changed()`.
+
+        data = Dataset(users=50, seed=3)
+        new = data.add_user(full_name="Aaron Aardvark")      # sorts first alphabetically
+        data.update("users", "7", full_name="Zed Zulu")     # bumps updated_at
+        data.delete("users", "12")
     """
 
     users: int = 100
@@ -219,7 +263,20 @@ class Dataset:
         if self.users < 0:
             raise ValueError(f"users must be >= 0, got {self.users}")
         self._next_id: dict[str, int] = {}
-        self._generate(random.Random(self.seed))
+        self._revision = 0
+        self._clock = _WRITE_EPOCH
+        self._drop_cache: dict[tuple[str, frozenset[str], frozenset[str]], frozenset[str]] = {}
+        # Millions of small dicts and no garbage: the cyclic collector would only slow this down.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._generate(random.Random(self.seed))
+        finally:
+            if collecting:
+                gc.enable()
+        if collecting and self.users >= 1000:
+            # Pay now for the first full collection over the new records, not on some request.
+            gc.collect()
 
     # -- generation ---------------------------------------------------------------------
 
@@ -238,6 +295,7 @@ class Dataset:
         if "id" not in record:
             record["id"] = self.new_id(key)
         self.records.setdefault(key, {})[record["id"]] = record
+        self._revision += 1
         return record
 
     def _generate(self, rng: random.Random) -> None:
@@ -326,7 +384,7 @@ class Dataset:
             "headline": rng.choice(_ROLES),
             "photo_path": f"/images/avatars/{uid}.png",
             "account_id": "1",
-            "disabled": False,
+            "disabled": n >= managers and n % DISABLED_EVERY == DISABLED_EVERY - 1,
             "bio": f"{first} works on {rng.choice(_SKILL_WORDS)}.",
             "website": None,
             "city": rng.choice(("Lisbon", "Austin", "Osaka", "Nairobi", "Oslo")),
@@ -337,6 +395,8 @@ class Dataset:
             "classification": rng.choice(("Internal", "External")),
             "role_id": rng.choice(role_ids),
             "manager_id": str(rng.randrange(1, managers + 1)) if n >= managers else None,
+            "created_at": created,
+            "updated_at": updated,
         }
         self.add("users", user)
         am_created, am_updated = _stamp(rng)
@@ -354,7 +414,7 @@ class Dataset:
                 "default_role_id": user["role_id"],
                 "manager_id": user["manager_id"],
                 "effective_workweek_id": rng.choice(workweek_ids),
-                "disabled_at": None,
+                "disabled_at": am_updated if user["disabled"] else None,
                 "created_at": am_created,
                 "updated_at": am_updated,
                 "skill_membership_ids": [],
@@ -439,10 +499,13 @@ class Dataset:
             )
             user["work_sample_ids"].append(ws["id"])
         start = _sunday(rng)
+        previous: dict[str, Any] | None = None
         for _ in range(rng.randrange(1, 3)):
             created, updated = _stamp(rng)
             ww_id = rng.choice(workweek_ids)
-            wm = self.add(
+            if previous is not None:
+                previous["end_date"] = (start - timedelta(days=1)).isoformat()
+            previous = wm = self.add(
                 "workweek_memberships",
                 {
                     "start_date": start.isoformat(),
@@ -466,20 +529,25 @@ class Dataset:
         optional_fields: Iterable[str] = (),
     ) -> dict[str, Any]:
         """One record as the server sends it for these `include` and `optional_fields`."""
-        includes = INCLUDES.get(key, {})
-        optional = OPTIONAL_FIELDS.get(key, frozenset())
-        id_fields = {inc.field for inc in includes.values()}
-        native = NATIVE_KEYS.get(key, frozenset())
-        wanted_ids = {includes[name].field for name in include if name in includes}
-        wanted_optional = optional.intersection(optional_fields)
-        out = {}
-        for k, v in record.items():
-            if k in id_fields and k not in native and k not in wanted_ids:
-                continue
-            if k in optional and k not in wanted_optional:
-                continue
-            out[k] = list(v) if isinstance(v, list) else v
-        return out
+        drop = self._dropped(key, frozenset(include), frozenset(optional_fields))
+        return _shape(record, drop, copy_lists=True)
+
+    def _dropped(
+        self, key: str, include: frozenset[str], optional_fields: frozenset[str]
+    ) -> frozenset[str]:
+        """The fields of a `key` record that these includes and optional fields leave out."""
+        cache_key = (key, include, optional_fields)
+        drop = self._drop_cache.get(cache_key)
+        if drop is None:
+            includes = INCLUDES.get(key, {})
+            native = NATIVE_KEYS.get(key, frozenset())
+            wanted_ids = {includes[name].field for name in include if name in includes}
+            id_fields = {inc.field for inc in includes.values()} - native - wanted_ids
+            optional = OPTIONAL_FIELDS.get(key, frozenset()) - optional_fields
+            drop = frozenset(id_fields | optional | HIDDEN_FIELDS.get(key, frozenset()))
+            if len(self._drop_cache) < 1024:
+                self._drop_cache[cache_key] = drop
+        return drop
 
     def envelope(
         self,
@@ -491,11 +559,16 @@ class Dataset:
         count: int | None = None,
         page: int = 1,
         per_page: int | None = None,
+        copy_lists: bool = True,
     ) -> dict[str, Any]:
         """A response envelope whose primary records are `ids` under `key`, in that order.
 
         `count` is the total the query matched (default: `len(ids)`); `meta` is computed the
         way Kantata computes it. Include names the key does not know are dropped.
+
+        The records are new dicts; with `copy_lists=False` their lists (`skill_ids`, ...) are
+        the dataset's own, which is faster and safe only for a body that is serialized at
+        once (the fake server does that).
         """
         total = len(ids) if count is None else count
         size = per_page or max(len(ids), 1)
@@ -516,18 +589,240 @@ class Dataset:
         for name in wanted:
             body.setdefault(includes[name].target, {})
         primaries = body.setdefault(key, {})
+        drop = self._dropped(key, frozenset(wanted), frozenset(optional_fields))
         for i in ids:
-            primaries[i] = self.render(key, store[i], wanted, optional_fields)
+            primaries[i] = _shape(store[i], drop, copy_lists=copy_lists)
         for name in wanted:
             inc = includes[name]
             target_store = self.records.get(inc.target, {})
+            target_drop = self._dropped(inc.target, frozenset(), frozenset())
             out = body[inc.target]
             for i in ids:
                 value = store[i].get(inc.field)
-                for tid in value if isinstance(value, list) else [value]:
-                    if tid is None:
-                        continue
-                    tid = str(tid)
-                    if tid not in out and tid in target_store:
-                        out[tid] = self.render(inc.target, target_store[tid])
+                if value is None:
+                    continue
+                for tid in value if type(value) is list else (value,):
+                    if type(tid) is not str:
+                        if tid is None:
+                            continue
+                        tid = str(tid)
+                    if tid not in out:
+                        target = target_store.get(tid)
+                        if target is not None:
+                            out[tid] = _shape(target, target_drop, copy_lists=copy_lists)
         return body
+
+    # -- mutation -----------------------------------------------------------------------
+
+    @property
+    def revision(self) -> int:
+        """A counter that every change made through this class (or `changed()`) increments."""
+        return self._revision
+
+    def changed(self) -> None:
+        """Declare that `records` was edited by hand, so that caches built on it are dropped."""
+        self._revision += 1
+
+    def stamp(self) -> str:
+        """A timestamp for a write: ISO 8601 with offset, later than every generated one.
+
+        Each call returns a later stamp (by one second), so the same sequence of writes gives
+        the same stamps on every run and `updated_at` strictly increases.
+        """
+        self._clock += timedelta(seconds=1)
+        return self._clock.isoformat()
+
+    def get(self, key: str, id: str) -> dict[str, Any] | None:
+        """The stored record `id` under `key`, or None."""
+        return self.records.get(key, {}).get(str(id))
+
+    def update(self, key: str, id: str, /, **fields: Any) -> dict[str, Any]:
+        """Set `fields` on record `id` under `key` and bump its `updated_at` (unless given).
+
+        Raises KeyError when there is no such record. Returns the stored record.
+        """
+        record = self.records.get(key, {}).get(str(id))
+        if record is None:
+            raise KeyError(f"no {key} record with id {id!r}")
+        record.update(fields)
+        if "updated_at" not in fields and ("updated_at" in record or key == "users"):
+            record["updated_at"] = self.stamp()
+        self._revision += 1
+        return record
+
+    def delete(self, key: str, id: str) -> dict[str, Any]:
+        """Remove record `id` under `key` and return it. Raises KeyError when it is missing.
+
+        Deletes do not cascade: records that point at the deleted one keep the dangling id, as
+        the API's own sideloads simply leave out records that are gone. A deleted workweek
+        membership is also taken off its workweek, and the user's other memberships are
+        re-linked (the one before it now runs until the next one starts).
+        """
+        store = self.records.get(key, {})
+        record = store.pop(str(id), None)
+        if record is None:
+            raise KeyError(f"no {key} record with id {id!r}")
+        if key == "workweek_memberships":
+            workweek = self.get("workweeks", str(record.get("workweek_id")))
+            if workweek is not None and record["id"] in workweek["workweek_membership_ids"]:
+                workweek["workweek_membership_ids"].remove(record["id"])
+            self.relink_workweek_memberships(str(record["user_id"]))
+        self._revision += 1
+        return record
+
+    def add_user(
+        self,
+        full_name: str | None = None,
+        *,
+        email_address: str | None = None,
+        account_id: str = "1",
+        disabled: bool = False,
+        manager_id: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Create a user with an account membership and no skills, and return the user.
+
+        Defaults: `full_name` "User <id>", `email_address` "user.<id>@example.com". Any other
+        user field can be given in `fields`. Deterministic: the same calls give the same ids
+        and stamps.
+        """
+        uid = self.new_id("users")
+        now = self.stamp()
+        user: dict[str, Any] = {
+            "id": uid,
+            "full_name": full_name if full_name is not None else f"User {uid}",
+            "email_address": email_address or f"user.{uid}@example.com",
+            "headline": None,
+            "photo_path": DEFAULT_PHOTO_PATH,
+            "account_id": account_id,
+            "disabled": disabled,
+            "bio": None,
+            "website": None,
+            "city": None,
+            "state": None,
+            "country": None,
+            "abbreviated_timezone": "PDT",
+            "last_site_activity": None,
+            "classification": "Internal",
+            "role_id": None,
+            "manager_id": manager_id,
+            "created_at": now,
+            "updated_at": now,
+            "skill_membership_ids": [],
+            "skill_ids": [],
+            "custom_field_value_ids": [],
+            "external_reference_ids": [],
+            "work_sample_ids": [],
+        }
+        user.update(fields)
+        self.add("users", user)
+        am = self.add(
+            "account_memberships",
+            {
+                "user_id": uid,
+                "permission": "collaborator",
+                "is_administrator": False,
+                "is_owner": False,
+                "is_project_lead": False,
+                "bill_rate_in_cents": 0,
+                "cost_rate_in_cents": 0,
+                "billability_target": 0,
+                "default_role_id": user["role_id"],
+                "manager_id": user["manager_id"],
+                "effective_workweek_id": self.default_workweek_id(),
+                "disabled_at": now if user["disabled"] else None,
+                "created_at": now,
+                "updated_at": now,
+                "skill_membership_ids": [],
+            },
+        )
+        user["account_membership_id"] = am["id"]
+        return user
+
+    def default_workweek_id(self) -> str | None:
+        """The id of the account's default workweek (the first with `default: true`)."""
+        for workweek in self.records.get("workweeks", {}).values():
+            if workweek.get("default"):
+                return str(workweek["id"])
+        return None
+
+    def workweek_memberships_of(self, user_id: str) -> list[dict[str, Any]]:
+        """A user's workweek memberships, by `start_date` then id."""
+        uid = int(user_id)
+        mine = [
+            wm
+            for wm in self.records.get("workweek_memberships", {}).values()
+            if wm["user_id"] == uid
+        ]
+        mine.sort(key=lambda wm: (wm["start_date"], int(wm["id"])))
+        return mine
+
+    def relink_workweek_memberships(self, user_id: str) -> None:
+        """Make a user's memberships a timeline again: each ends the day before the next.
+
+        Memberships whose `end_date` changes get a new `updated_at`.
+        """
+        mine = self.workweek_memberships_of(user_id)
+        for wm, following in zip(mine, [*mine[1:], None], strict=True):
+            end = None
+            if following is not None:
+                next_start = date.fromisoformat(following["start_date"])
+                end = (next_start - timedelta(days=1)).isoformat()
+            if wm.get("end_date") != end:
+                wm["end_date"] = end
+                wm["updated_at"] = self.stamp()
+        self._revision += 1
+
+    def add_workweek_membership(
+        self,
+        user_id: str,
+        start_date: date,
+        *,
+        workweek_id: str | None = None,
+        minutes: dict[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """Start a new workweek for a user on `start_date` and return the membership.
+
+        With `minutes` (day name -> minutes, e.g. `{"monday": 480}`; missing days are 0), a
+        new non-default workweek is created for it; with `workweek_id`, that workweek is used;
+        with neither, the account default. The user's memberships are re-linked.
+        """
+        if minutes is not None:
+            workweek_id = self.add_workweek(start_date, minutes)["id"]
+        elif workweek_id is None:
+            workweek_id = self.default_workweek_id()
+        now = self.stamp()
+        wm = self.add(
+            "workweek_memberships",
+            {
+                "start_date": start_date.isoformat(),
+                "end_date": None,
+                "user_id": int(user_id),
+                "workweek_id": workweek_id,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        workweek = self.get("workweeks", str(workweek_id))
+        if workweek is not None:
+            workweek["workweek_membership_ids"].append(wm["id"])
+        self.relink_workweek_memberships(str(user_id))
+        return wm
+
+    def add_workweek(self, start_date: date, minutes: dict[str, int]) -> dict[str, Any]:
+        """Create a non-default workweek with these minutes per day (missing days are 0)."""
+        per_day = {f"{day}_minutes": int(minutes.get(day, 0)) for day in DAYS}
+        now = self.stamp()
+        return self.add(
+            "workweeks",
+            {
+                "default": False,
+                "start_date": start_date.isoformat(),
+                "end_date": None,
+                **per_day,
+                "total_minutes": sum(per_day.values()),
+                "created_at": now,
+                "updated_at": now,
+                "workweek_membership_ids": [],
+            },
+        )

@@ -1,0 +1,148 @@
+"""Nested includes (`account_membership.skill_memberships`), resolved by the SDK.
+
+Kantata takes one level of `include` and silently drops dotted names. The SDK sends the first
+level with the request, then, for the whole batch of records, fetches each deeper level with
+`GET /<key>?only=<ids>&include=<next>` in chunks (concurrently, under the client's limit) and
+merges the answers into the graph before the records are handed out. A few requests per page,
+not one per record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .._query import MAX_PER_PAGE
+from ..models import Model
+from ..models._base import _REGISTRY, STUB, _Relation, is_loaded
+
+if TYPE_CHECKING:
+    from .._client import KantataClient
+
+__all__ = ["READABLE_KEYS", "IncludeTree", "load_nested", "parse_includes"]
+
+# Top-level keys the SDK can fetch by id (`GET /<key>?only=...`) to resolve a deeper level.
+READABLE_KEYS = frozenset(
+    {
+        "users",
+        "account_memberships",
+        "skill_memberships",
+        "skills",
+        "roles",
+        "workweeks",
+        "workweek_memberships",
+        "custom_field_values",
+        "external_references",
+    }
+)
+
+# name -> subtree: {"account_membership": {"skill_memberships": {}}, "role": {}}
+IncludeTree = dict[str, "IncludeTree"]
+
+
+def relation_for(key: str, name: str) -> _Relation | None:
+    """The relation that `include=<name>` loads on records under `key`."""
+    cls = _REGISTRY.get(key)
+    if cls is None:
+        return None
+    for rel in cls.__kantata_relations__.values():
+        if rel.include == name:
+            return rel
+    return None
+
+
+def includable(key: str) -> list[str]:
+    """The include names of `key` (its relations that have one)."""
+    cls = _REGISTRY.get(key)
+    if cls is None:
+        return []
+    return sorted(r.include for r in cls.__kantata_relations__.values() if r.include)
+
+
+def _valid_paths(key: str, first_level: Iterable[str]) -> list[str]:
+    paths = []
+    for name in sorted(first_level):
+        paths.append(name)
+        rel = relation_for(key, name)
+        if rel is not None and rel.target in READABLE_KEYS:
+            paths += [f"{name}.{sub}" for sub in includable(rel.target)]
+    return paths
+
+
+def parse_includes(
+    key: str, first_level: frozenset[str], include: Sequence[str]
+) -> tuple[list[str], IncludeTree]:
+    """Split `include` into what the server gets and the tree the SDK resolves.
+
+    Raises `ValueError` for an unknown name or path, listing the valid ones (two levels).
+    """
+    if isinstance(include, str):
+        raise ValueError(f"include must be a list of names, not a string: use [{include!r}]")
+    tree: IncludeTree = {}
+    for entry in include:
+        if not isinstance(entry, str) or not entry:
+            raise ValueError(f"include: {entry!r} is not an include name")
+        parts = entry.split(".")
+        current_key: str | None = key
+        node = tree
+        for depth, part in enumerate(parts):
+            allowed = first_level if depth == 0 else frozenset(includable(current_key or ""))
+            rel = relation_for(current_key or "", part) if part in allowed else None
+            nested_ok = depth + 1 < len(parts)
+            if rel is None or (nested_ok and rel.target not in READABLE_KEYS):
+                raise ValueError(
+                    f"include: {entry!r} is not valid here; choose from: "
+                    + ", ".join(_valid_paths(key, first_level))
+                )
+            node = node.setdefault(part, {})
+            current_key = rel.target
+    return sorted(tree), tree
+
+
+def _targets(objs: Iterable[Model], attr: str) -> list[Model]:
+    """The distinct records `attr` links to on `objs`, placeholders included."""
+    seen: dict[int, Model] = {}
+    for obj in objs:
+        d = obj.__dict__
+        value: Any = d.get("@" + attr)
+        if value is None:
+            inverse = d.get("~" + attr)
+            if not inverse:
+                continue
+            value = inverse
+        for target in value if isinstance(value, tuple | list) else (value,):
+            seen.setdefault(id(target), target)
+    return list(seen.values())
+
+
+async def load_nested(
+    client: KantataClient, key: str, records: Sequence[Model], tree: IncludeTree
+) -> None:
+    """Fetch every level below the first of `tree` for `records` (records under `key`)."""
+    jobs = []
+    for name, subtree in tree.items():
+        if not subtree:
+            continue
+        rel = relation_for(key, name)
+        assert rel is not None and rel.target is not None  # checked by parse_includes
+        targets = _targets(records, rel.name)
+        if targets:
+            jobs.append(_load_level(client, rel.target, targets, subtree))
+    await asyncio.gather(*jobs)
+
+
+async def _load_level(
+    client: KantataClient, key: str, targets: list[Model], tree: IncludeTree
+) -> None:
+    names = sorted(tree)
+    # Only ask for records that are placeholders or lack one of the relations asked for.
+    missing = [
+        t.__dict__["id"]
+        for t in targets
+        if STUB in t.__dict__ or not all(is_loaded(t, n) for n in names)
+    ]
+    chunks = [missing[i : i + MAX_PER_PAGE] for i in range(0, len(missing), MAX_PER_PAGE)]
+    collection = client._collection(key)
+    await asyncio.gather(*(collection._fetch_by_ids(chunk, names) for chunk in chunks))
+    await load_nested(client, key, targets, tree)
