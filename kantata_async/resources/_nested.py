@@ -116,6 +116,22 @@ def _targets(objs: Iterable[Model], attr: str) -> list[Model]:
     return list(seen.values())
 
 
+def _incomplete(obj: Model, names: Sequence[str]) -> bool:
+    """Whether `obj` must be fetched again to load relations `names`.
+
+    True for a placeholder, a relation no response carried, or one whose ids arrived
+    (native foreign keys come without an include) but whose records did not.
+    """
+    if STUB in obj.__dict__:
+        return True
+    for name in names:
+        if not is_loaded(obj, name):
+            return True
+        if any(STUB in t.__dict__ for t in _targets([obj], name)):
+            return True
+    return False
+
+
 async def load_nested(
     client: KantataClient, key: str, records: Sequence[Model], tree: IncludeTree
 ) -> None:
@@ -136,12 +152,7 @@ async def _load_level(
     client: KantataClient, key: str, targets: list[Model], tree: IncludeTree
 ) -> None:
     names = sorted(tree)
-    # Only ask for records that are placeholders or lack one of the relations asked for.
-    missing = [
-        t.__dict__["id"]
-        for t in targets
-        if STUB in t.__dict__ or not all(is_loaded(t, n) for n in names)
-    ]
+    missing = [t.__dict__["id"] for t in targets if _incomplete(t, names)]
     chunks = [missing[i : i + MAX_PER_PAGE] for i in range(0, len(missing), MAX_PER_PAGE)]
     collection = client._collection(key)
     await asyncio.gather(*(collection._fetch_by_ids(chunk, names) for chunk in chunks))
