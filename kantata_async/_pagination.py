@@ -141,32 +141,26 @@ class ListRequest(Generic[M]):
         return self._items()
 
     async def pages(
-        self, concurrency: int | None = None, *, ordered: bool = True
+        self, concurrency: int | None = None, *, ordered: bool = True, first_window: int = 1
     ) -> AsyncIterator[Page[M]]:
-        """Every page of the list: in page order (`ordered=True`) or as they arrive."""
+        """Every page of the list: in page order (`ordered=True`) or as they arrive.
+
+        `first_window` pages are asked for before page 1 answers. The default, 1, learns the
+        page count first; a bulk export that expects many pages can pass its concurrency and
+        save that round trip, at the cost of a few empty pages when the list is short.
+        """
         width = self._concurrency if concurrency is None else concurrency
         if width < 1:
             raise ValueError(f"concurrency must be >= 1, got {width}")
-        first = await self._fetch(1)
-        self.stats.reported_count = first.count
-        self.stats.pages += 1
-        yield first
-        if not first.has_next_page():
-            return
-        size = first.page_size
-        # The last page the walk will ask for unless a full page at the edge pushes it on.
-        # If the reported count fills its last page exactly, the page after it is asked for
-        # at once, so a short count costs no extra round trip at the end.
-        horizon = max(first.page_count, 1)
-        if first.count > 0 and first.count % size == 0:
-            horizon += 1
-        if len(first.items) >= size:
-            horizon = max(horizon, 2)
-        end: int | None = None  # first page known to be past the end (empty or after a short)
-        next_page = 2
+        if not 1 <= first_window <= width:
+            raise ValueError(f"first_window must be from 1 to concurrency ({width})")
+        # The last page the walk asks for unless a full page at the edge pushes it further.
+        horizon = first_window
+        end: int | None = None  # the first page known to be past the end
+        size = 0
+        next_page = next_out = 1
         tasks: dict[int, asyncio.Task[Page[M]]] = {}
         ready: dict[int, Page[M]] = {}
-        next_out = 2
         try:
             while True:
                 while (
@@ -177,14 +171,23 @@ class ListRequest(Generic[M]):
                 if not tasks:
                     break
                 done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
+                for task in sorted(done, key=lambda t: t.result().page_number):
                     page = task.result()  # a failed fetch ends the walk with its error
                     number = page.page_number
                     del tasks[number]
                     self.stats.pages += 1
+                    if number == 1:
+                        size = page.page_size
+                        self.stats.reported_count = page.count
+                        horizon = max(horizon, page.page_count)
+                        # When the count fills its last page exactly, the page after it is
+                        # asked for at once: a short count then costs no round trip at the end.
+                        if page.count > 0 and page.count % size == 0:
+                            horizon = max(horizon, page.page_count + 1)
+                    size = size or page.page_size
                     if not page.items:
                         end = number if end is None else min(end, number)
-                    elif len(page.items) < size:
+                    elif len(page.items) < page.page_size:
                         end = number + 1 if end is None else min(end, number + 1)
                     elif number >= horizon:
                         horizon = number + 1  # a full page at the edge: probe one more
@@ -203,10 +206,9 @@ class ListRequest(Generic[M]):
                         page = ready.pop(number)
                         if end is None or number < end:
                             yield page
-            if ordered:
-                for number in sorted(ready):
-                    if end is None or number < end:
-                        yield ready[number]
+            for number in sorted(ready):
+                if end is None or number < end:
+                    yield ready[number]
         finally:
             for task in tasks.values():
                 task.cancel()

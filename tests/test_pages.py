@@ -175,3 +175,27 @@ async def test_a_failed_later_page_cancels_the_rest(big: FakeKantata) -> None:
 async def test_concurrency_must_be_positive(client: KantataClient) -> None:
     with pytest.raises(ValueError, match="concurrency must be >= 1"):
         [p async for p in client.users.list().pages(concurrency=0)]
+
+
+async def test_a_first_window_asks_for_pages_before_page_one_answers(big: FakeKantata) -> None:
+    big.latency = 0.01
+    async with KantataClient(big.token, base_url=big.base_url) as client:
+        walk = client.users.list(per_page=20)
+        pages = [p async for p in walk.pages(concurrency=8, first_window=8)]
+    assert [p.page_number for p in pages] == list(range(1, len(pages) + 1))
+    assert {u.id for p in pages for u in p.items} == visible(big)
+    first_eight = sorted(int(r.query["page"]) for r in big.requests[:8])
+    assert first_eight == list(range(1, 9))
+
+
+async def test_a_first_window_on_a_short_list_yields_only_real_pages(
+    fake: FakeKantata, client: KantataClient
+) -> None:
+    pages = [p async for p in client.users.list(per_page=50).pages(first_window=4)]
+    assert [p.page_number for p in pages] == [1, 2]
+    assert sum(len(p.items) for p in pages) == len(visible(fake))
+
+
+async def test_first_window_must_fit_the_concurrency(client: KantataClient) -> None:
+    with pytest.raises(ValueError, match="first_window must be from 1 to concurrency"):
+        [p async for p in client.users.list().pages(concurrency=2, first_window=3)]
