@@ -16,6 +16,10 @@ M = TypeVar("M", bound=Model)
 
 # Fetches page `n` of a list: given a page number, the merged Page.
 FetchPage = Callable[[int], Awaitable["Page[M]"]]
+# The two halves of fetching a page: the HTTP request (page number -> decoded envelope), and
+# building the page from it (merge into the graph, resolve nested includes).
+RequestPage = Callable[[int], Awaitable[Any]]
+BuildPage = Callable[[int, Any], Awaitable["Page[M]"]]
 
 
 class Page(Generic[M]):
@@ -89,6 +93,23 @@ def page_from_envelope(
     )
 
 
+def _facts(payload: Any) -> tuple[int, int, int, int] | None:
+    """(records, count, page_count, page_size) of a list envelope; None if it is not one."""
+    if not isinstance(payload, dict):
+        return None
+    results = payload.get("results")
+    meta = payload.get("meta")
+    if not isinstance(results, list) or not isinstance(meta, dict):
+        return None
+    count: Any = meta.get("count", payload.get("count", 0))
+    page_count: Any = meta.get("page_count", 0)
+    page_size: Any = meta.get("page_size") or 0
+    try:
+        return len(results), int(count), int(page_count), int(page_size) or max(len(results), 1)
+    except (TypeError, ValueError):
+        return None
+
+
 @dataclass
 class WalkStats:
     """What a walk over a list saw, for progress reports and summaries.
@@ -127,12 +148,16 @@ class ListRequest(Generic[M]):
     `contextlib.aclosing(...)`.
     """
 
-    def __init__(self, fetch: FetchPage[M], *, concurrency: int = 1) -> None:
+    def __init__(self, request: RequestPage, build: BuildPage[M], *, concurrency: int = 1) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
-        self._fetch = fetch
+        self._request = request
+        self._build = build
         self._concurrency = concurrency
         self.stats = WalkStats()
+
+    async def _fetch(self, number: int) -> Page[M]:
+        return await self._build(number, await self._request(number))
 
     def __await__(self) -> Generator[Any, None, Page[M]]:
         return self._fetch(1).__await__()
@@ -157,58 +182,70 @@ class ListRequest(Generic[M]):
         # The last page the walk asks for unless a full page at the edge pushes it further.
         horizon = first_window
         end: int | None = None  # the first page known to be past the end
-        size = 0
         next_page = next_out = 1
-        tasks: dict[int, asyncio.Task[Page[M]]] = {}
+        # In-flight HTTP requests only: a page's body is merged after the window has been
+        # refilled, so the next requests are on the wire while the loop merges.
+        tasks: dict[int, asyncio.Task[Any]] = {}
         ready: dict[int, Page[M]] = {}
         try:
             while True:
                 while (
                     len(tasks) < width and next_page <= horizon and (end is None or next_page < end)
                 ):
-                    tasks[next_page] = asyncio.ensure_future(self._fetch(next_page))
+                    tasks[next_page] = asyncio.ensure_future(self._request(next_page))
                     next_page += 1
                 if not tasks:
                     break
                 done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
-                for task in sorted(done, key=lambda t: t.result().page_number):
-                    page = task.result()  # a failed fetch ends the walk with its error
-                    number = page.page_number
-                    del tasks[number]
+                arrived = {n: t for n, t in tasks.items() if t in done}
+                bodies: list[tuple[int, Any]] = []
+                for number in sorted(arrived):
+                    payload = tasks.pop(number).result()  # a failed request ends the walk
                     self.stats.pages += 1
+                    facts = _facts(payload)
+                    if facts is None:
+                        await self._build(number, payload)  # raises the payload's error
+                        continue
+                    results, count, page_count, page_size = facts
                     if number == 1:
-                        size = page.page_size
-                        self.stats.reported_count = page.count
-                        horizon = max(horizon, page.page_count)
+                        self.stats.reported_count = count
+                        horizon = max(horizon, page_count)
                         # When the count fills its last page exactly, the page after it is
                         # asked for at once: a short count then costs no round trip at the end.
-                        if page.count > 0 and page.count % size == 0:
-                            horizon = max(horizon, page.page_count + 1)
-                    size = size or page.page_size
-                    if not page.items:
+                        if count > 0 and count % page_size == 0:
+                            horizon = max(horizon, page_count + 1)
+                    if results == 0:
                         end = number if end is None else min(end, number)
-                    elif len(page.items) < page.page_size:
+                    elif results < page_size:
                         end = number + 1 if end is None else min(end, number + 1)
                     elif number >= horizon:
                         horizon = number + 1  # a full page at the edge: probe one more
-                    ready[number] = page
+                    bodies.append((number, payload))
                 if end is not None:
                     for number in [n for n in tasks if n >= end]:
                         tasks.pop(number).cancel()
+                while (
+                    len(tasks) < width and next_page <= horizon and (end is None or next_page < end)
+                ):
+                    tasks[next_page] = asyncio.ensure_future(self._request(next_page))
+                    next_page += 1
+                if bodies and tasks:
+                    # Let the new requests go out before this loop spends time merging.
+                    await asyncio.sleep(0)
+                for number, payload in bodies:
+                    if end is None or number < end:
+                        ready[number] = await self._build(number, payload)
                 if ordered:
                     while next_out in ready:
-                        page = ready.pop(next_out)
+                        yield ready.pop(next_out)
                         next_out += 1
-                        if end is None or page.page_number < end:
-                            yield page
+                    while end is not None and next_out >= end and next_out < next_page:
+                        next_out += 1  # pages past the end are never built
                 else:
                     for number in sorted(ready):
-                        page = ready.pop(number)
-                        if end is None or number < end:
-                            yield page
+                        yield ready.pop(number)
             for number in sorted(ready):
-                if end is None or number < end:
-                    yield ready[number]
+                yield ready[number]
         finally:
             for task in tasks.values():
                 task.cancel()

@@ -131,18 +131,21 @@ class Resource(Generic[M]):
     ) -> ListRequest[M]:
         size = check_per_page(per_page) if per_page is not None else None
 
-        async def fetch(page: int) -> Page[M]:
+        async def request(page: int) -> Any:
             query = dict(params, page=str(page))
             if size is not None:
                 query["per_page"] = str(size)
-            payload = await self._call("GET", (self.path,), params=query)
+            return await self._call("GET", (self.path,), params=query)
+
+        async def build(page: int, payload: Any) -> Page[M]:
             items = self._merge("GET", (self.path,), payload)
             if tree and items:
                 # The deeper levels arrive before the page does: its records come linked.
                 await load_nested(self._client, self.path, items, tree)
-            return page_from_envelope(payload, items, page, size or 20, fetch)
+            return page_from_envelope(payload, items, page, size or 20, listing._fetch)
 
-        return ListRequest(fetch, concurrency=self._client.max_concurrency)
+        listing = ListRequest(request, build, concurrency=self._client.max_concurrency)
+        return listing
 
     def _write_body(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """`{"user": {...}}` holding only the fields the caller passed."""
