@@ -28,7 +28,7 @@ from ._errors import (
     UnprocessableEntityError,
 )
 from ._graph import Graph
-from ._pagination import ListRequest, Page
+from ._pagination import ListRequest, Page, WalkStats
 from ._retry import Failure, RetryPolicy
 from .models import (
     AccountMembership,
@@ -47,6 +47,7 @@ from .models import (
     is_loaded,
     loaded_fields,
 )
+from .oauth import OAuthError, OAuthToken
 
 __version__ = "0.1.0.dev0"
 
@@ -72,6 +73,8 @@ __all__ = [
     "Model",
     "NotFoundError",
     "NotLoadedError",
+    "OAuthError",
+    "OAuthToken",
     "Page",
     "PayloadError",
     "PermissionDeniedError",
@@ -87,6 +90,7 @@ __all__ = [
     "SkillMembership",
     "UnprocessableEntityError",
     "User",
+    "WalkStats",
     "WorkSample",
     "Workweek",
     "WorkweekMembership",

@@ -1,8 +1,8 @@
 """Run a `FakeKantata` on its own: `python -m kantata_async.testing --users 10000 --port 8765`.
 
-Prints the base URL and the token (one per line, `KEY=value`) once it listens, then serves
-until Ctrl-C or SIGTERM. Handy for benchmarks that keep the server out of the client's
-process, and for poking at the fake with curl.
+Prints the base URL and the token, then the OAuth root, client id and client secret (one per
+line, `KEY=value`) once it listens, then serves until Ctrl-C or SIGTERM. Handy for benchmarks
+that keep the server out of the client's process, and for poking at the fake with curl.
 """
 
 from __future__ import annotations
@@ -52,6 +52,10 @@ async def serve(args: argparse.Namespace) -> None:
     async with fake:
         print(f"KANTATA_BASE_URL={fake.base_url}", flush=True)
         print(f"KANTATA_TOKEN={fake.token}", flush=True)
+        # After the two lines above, which scripts read by position.
+        print(f"KANTATA_OAUTH_BASE_URL={fake.oauth_base_url}", flush=True)
+        print(f"KANTATA_OAUTH_CLIENT_ID={fake.oauth_client_id}", flush=True)
+        print(f"KANTATA_OAUTH_CLIENT_SECRET={fake.oauth_client_secret}", flush=True)
         await stop.wait()
 
 

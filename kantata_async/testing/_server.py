@@ -10,6 +10,8 @@ import ipaddress
 import json
 import logging
 import random
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from types import TracebackType
@@ -29,6 +31,7 @@ from ._faults import (
     encode_body,
     normalize_path,
 )
+from ._oauth import OAuthProvider, OAuthReply, default_client
 from ._query import ACCOUNT_TZ, Selector
 from ._recording import FormValue, RecordedRequest
 from ._wire import (
@@ -47,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 _JSON = "application/json; charset=utf-8"
 _PREFIX = "/api/v1/"
+_LIST_CACHE_SIZE = 256
 # Every key `Dataset` generates can be listed and shown; these two also take writes.
 _READ_KEYS = frozenset(
     {
@@ -82,6 +86,9 @@ _MAINTENANCE_HTML = (
     b"</body>\n</html>\n"
 )
 _MAX_BODY = 64 * 1024 * 1024
+_OAUTH_AUTHORIZE = "/oauth/authorize"
+_OAUTH_TOKEN = "/oauth/token"
+_OAUTH_PATHS = frozenset({_OAUTH_AUTHORIZE, _OAUTH_TOKEN})
 
 
 def _default_token(seed: int) -> str:
@@ -183,6 +190,26 @@ class FakeKantata:
     - `GET <key>` and `GET <key>/{id}` for account_memberships, skill_memberships, skills,
       roles, workweeks, custom_field_values, external_references and work_samples.
 
+    **OAuth** (at the server root, `oauth_base_url`, not under `/api/v1/`; no bearer token
+    needed), the authorization-code flow as Kantata documents it:
+
+    - `GET /oauth/authorize?client_id=&response_type=code&redirect_uri=&state=`: the user
+      (`me`) approves at once: a 302 to `redirect_uri` with `code` (and `state` when sent)
+      added to its query. With `oauth_deny_next = True` the next one redirects with
+      `error=access_denied&error_description=...` instead (the knob then resets). A wrong
+      `response_type` redirects with `error=unsupported_response_type`. A missing or unknown
+      `client_id` (400 `invalid_request` / 401 `invalid_client`) or a missing, non-http(s)
+      or unregistered `redirect_uri` (400 `invalid_redirect_uri`) is answered with JSON
+      and no redirect, as RFC 6749 requires.
+    - `POST /oauth/token` (form-encoded or JSON: `client_id`, `client_secret`,
+      `grant_type=authorization_code`, `code`, `redirect_uri`): 200 `{"access_token":
+      token, "token_type": "bearer"}` (with `Cache-Control: no-store`). Errors are JSON
+      `{"error", "error_description"}`: 400 `invalid_request` (a parameter missing), 400
+      `unsupported_grant_type`, 401 `invalid_client` (wrong id or secret), 400
+      `invalid_grant` (unknown code, already used, older than 5 minutes by `oauth_clock`,
+      issued to another client, or a `redirect_uri` other than the authorize request's).
+      Codes are single-use and deterministic (from the seed and a counter).
+
     Writes answer 200 with the written record's envelope (honouring `include` and
     `optional_fields` from the query) and give it a later `updated_at` (see
     `Dataset.stamp`). Users have no `updated_at` on the wire, as in the API, but keep one
@@ -245,9 +272,18 @@ class FakeKantata:
       while a client walks the pages (`dataset.add_user()`, `dataset.delete(key, id)`,
       `dataset.update(...)`, see `Dataset`).
     - `requests`: every request received, in arrival order (`RecordedRequest`); clear it
-      freely. `pending_faults` counts the scripted faults still waiting.
+      freely. `pending_faults` counts the scripted faults still waiting. OAuth requests are
+      recorded too, with absolute paths (`/oauth/token`); the scripted faults reach them
+      with `path="oauth/token"` (or `"oauth/authorize"`).
+    - `oauth_client_id`, `oauth_client_secret`: the one registered application's
+      credentials (constructor arguments; default: derived from `seed`).
+      `oauth_redirect_uri`: when set, the only redirect URI authorize accepts (default None:
+      any absolute http(s) URI). `oauth_deny_next`: the next authorize request is denied.
+      `oauth_clock`: the clock codes expire by (default `time.monotonic`; replace it with a
+      callable returning seconds to age codes without waiting).
 
-    **Performance**: sorted and filtered id lists are cached until the dataset changes, so a
+    **Performance**: rendered list pages are cached per query (the last 256) and sorted and
+    filtered id lists are kept, both until the dataset changes, so a
     page costs a slice plus rendering (about 5 ms for 200 users with every include) and
     serializing (orjson when installed). For benchmarks, run the server in its own process
     (`python -m kantata_async.testing --users 100000 --latency 0.05`) so that its CPU time
@@ -265,6 +301,9 @@ class FakeKantata:
         port: int = 0,
         me: str = "1",
         dataset: Dataset | None = None,
+        oauth_client_id: str | None = None,
+        oauth_client_secret: str | None = None,
+        oauth_redirect_uri: str | None = None,
     ) -> None:
         self._bind = _loopback(host)
         self._port = port
@@ -281,7 +320,22 @@ class FakeKantata:
         """The date `standardize_to_default` defaults to; None means the current date."""
         self.on_request: Callable[[RecordedRequest], object] | None = None
         """Run with each recorded request before it is answered (may be async)."""
+        # Rendered list pages by query; any change to the dataset (a new revision) or to
+        # `count_offset` makes a new key, so a cached page is never stale.
+        self._list_cache: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
         self.latency = latency
+        default_id, default_secret = default_client(seed)
+        self.oauth_client_id: str = oauth_client_id or default_id
+        """The `client_id` of the one registered OAuth application."""
+        self.oauth_client_secret: str = oauth_client_secret or default_secret
+        """Its `client_secret`."""
+        self.oauth_redirect_uri: str | None = oauth_redirect_uri
+        """The only `redirect_uri` authorize accepts; None accepts any absolute http(s) URI."""
+        self.oauth_deny_next: bool = False
+        """When True, the next authorize request redirects with `error=access_denied`."""
+        self.oauth_clock: Callable[[], float] = time.monotonic
+        """Seconds, for the 5-minute life of authorization codes."""
+        self._oauth = OAuthProvider(seed)
         self._scripts: list[Script] = []
         self._random: RandomFaults | None = None
         self._selector = Selector(self.dataset, self._me)
@@ -337,6 +391,15 @@ class FakeKantata:
         if self._url is None:
             raise RuntimeError("FakeKantata is not running: use `async with` or `await start()`")
         return str(self._url)
+
+    @property
+    def oauth_base_url(self) -> str:
+        """`http://127.0.0.1:<port>/`: the server root, where `oauth/authorize` and
+        `oauth/token` are served (pass it as `base_url` to `kantata_async.oauth`). Only while
+        running."""
+        if self._url is None:
+            raise RuntimeError("FakeKantata is not running: use `async with` or `await start()`")
+        return str(self._url.with_path("/"))
 
     @property
     def me(self) -> str:
@@ -526,7 +589,9 @@ class FakeKantata:
         # A repeated key keeps its last value, as in Rails (dict(query) would keep the first).
         query = {k: v for k, v in request.query.items()}
         headers = {k.lower(): v for k, v in request.headers.items()}
-        script = self._take_script(request.method, path)
+        # Scripts name paths relative to the API; the OAuth routes sit outside it.
+        script_path = path.lstrip("/") if path in _OAUTH_PATHS else path
+        script = self._take_script(request.method, script_path)
 
         if script is not None and script.action == "drop" and not script.after_request:
             self._record(request, path, query, headers, b"", None, None, arrived)
@@ -685,6 +750,8 @@ class FakeKantata:
         parsed: Any,
         form: dict[str, FormValue] | None,
     ) -> web.Response:
+        if path in _OAUTH_PATHS:
+            return self._oauth_route(method, path, query, parsed, form)
         # As in Rails: routing first (an unknown route is a 404 even without a token), then
         # authentication, then the record (404), then the body (400, 422).
         key, _, rest = path.partition("/")
@@ -704,6 +771,49 @@ class FakeKantata:
         if not self._authorized(headers):
             raise ApiError(401, [{"type": "oauth", "message": "Invalid OAuth 2 Request"}])
         return handler(_Call(key, record_id, query, body, parsed, form))
+
+    def _oauth_route(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        parsed: Any,
+        form: dict[str, FormValue] | None,
+    ) -> web.Response:
+        if path == _OAUTH_AUTHORIZE and method == "GET":
+            deny, self.oauth_deny_next = self.oauth_deny_next, False
+            reply = self._oauth.authorize(
+                query,
+                client_id=self.oauth_client_id,
+                registered_redirect_uri=self.oauth_redirect_uri,
+                deny=deny,
+                now=self.oauth_clock(),
+            )
+            if reply.status != 302:
+                # The knob waits for a request that gets as far as the redirect.
+                self.oauth_deny_next = deny
+        elif path == _OAUTH_TOKEN and method == "POST":
+            params: Mapping[str, Any] = (
+                form if form is not None else parsed if isinstance(parsed, dict) else {}
+            )
+            reply = self._oauth.token(
+                params,
+                client_id=self.oauth_client_id,
+                client_secret=self.oauth_client_secret,
+                access_token=self.token,
+                now=self.oauth_clock(),
+            )
+        else:
+            raise self._no_route(method, path)
+        return self._oauth_response(reply)
+
+    @staticmethod
+    def _oauth_response(reply: OAuthReply) -> web.Response:
+        if reply.location is not None:
+            return web.Response(status=reply.status, headers={"Location": reply.location})
+        # RFC 6749 5.1: token answers must not be cached.
+        headers = {"Content-Type": _JSON, "Cache-Control": "no-store", "Pragma": "no-cache"}
+        return web.Response(status=reply.status, body=dumps(reply.body), headers=headers)
 
     def _build_routes(self) -> dict[tuple[str, str, str], Callable[[_Call], web.Response]]:
         """(key or "*", method, path shape after the key) -> handler."""
@@ -755,8 +865,18 @@ class FakeKantata:
             raise ApiError.system(404, f"Couldn't find {_SINGULAR[key]} with 'id'={record_id}")
 
     def _list(self, key: str, query: Mapping[str, str]) -> web.Response:
-        page = self._selector.select(key, query)
-        return self._json(self._selector.envelope(key, page, query, count_offset=self.count_offset))
+        cache_key = (key, tuple(sorted(query.items())), self.dataset.revision, self.count_offset)
+        body = self._list_cache.get(cache_key)
+        if body is None:
+            page = self._selector.select(key, query)
+            envelope = self._selector.envelope(key, page, query, count_offset=self.count_offset)
+            body = dumps(envelope)
+            self._list_cache[cache_key] = body
+            if len(self._list_cache) > _LIST_CACHE_SIZE:
+                self._list_cache.popitem(last=False)
+        else:
+            self._list_cache.move_to_end(cache_key)
+        return web.Response(status=200, body=body, headers={"Content-Type": _JSON})
 
     def _show(self, key: str, record_id: str, query: Mapping[str, str]) -> web.Response:
         self._require(key, record_id, query)
