@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import ssl as ssl_module
 from types import TracebackType
 
 import aiohttp
@@ -10,6 +11,7 @@ from yarl import URL
 
 from ._graph import Graph
 from ._retry import RetryPolicy
+from ._secret import Secret
 from ._transport import Transport
 from .models import (
     AccountMembership,
@@ -74,6 +76,8 @@ class KantataClient:
         user_agent: the User-Agent header.
         retry: a full `RetryPolicy`, instead of `max_retries`.
         trace_configs: aiohttp trace configs for the session the client creates.
+        ssl: an `ssl.SSLContext` for the session the client creates, e.g. one trusting a
+            private CA. Certificates are always verified; there is no switch to turn that off.
     """
 
     def __init__(
@@ -89,6 +93,7 @@ class KantataClient:
         retry: RetryPolicy | None = None,
         allow_insecure_http: bool = False,
         trace_configs: list[aiohttp.TraceConfig] | None = None,
+        ssl: ssl_module.SSLContext | None = None,
     ) -> None:
         if not isinstance(token, str) or not token.strip():
             raise ValueError("token must be a non-empty string")
@@ -132,8 +137,15 @@ class KantataClient:
             self, "external_references"
         )
         self._collections: dict[str, Collection[Model]] = {}
-        self.__token = token
+        self.__token = Secret(token)
         self._session = session
+        if ssl is not None and not isinstance(ssl, ssl_module.SSLContext):
+            raise ValueError("ssl must be an ssl.SSLContext (verification cannot be turned off)")
+        if ssl is not None and ssl.verify_mode == ssl_module.CERT_NONE:
+            raise ValueError("ssl: this context does not verify certificates; refusing it")
+        if ssl is not None and session is not None:
+            raise ValueError("pass ssl= or session=, not both: configure TLS on your session")
+        self._ssl = ssl
         self._trace_configs = trace_configs
         self._transport: Transport | None = None
         self._closed = False
@@ -162,6 +174,7 @@ class KantataClient:
                 user_agent=self.user_agent,
                 session=self._session,
                 trace_configs=self._trace_configs,
+                ssl=self._ssl,
             )
         return self._transport
 

@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
+from ssl import SSLContext
 from typing import Any
 
 import aiohttp
@@ -29,6 +30,7 @@ from ._errors import (
     status_error_class,
 )
 from ._retry import Failure, RetryPolicy, parse_retry_after
+from ._secret import Secret
 
 try:  # the `fast` extra
     import orjson
@@ -63,12 +65,13 @@ class Transport:
         user_agent: str,
         session: aiohttp.ClientSession | None,
         trace_configs: list[aiohttp.TraceConfig] | None = None,
+        ssl: SSLContext | None = None,
     ) -> None:
         self.base_url = base_url
         self.retry = retry
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._headers = {
-            "Authorization": f"Bearer {token}",
+            "Authorization": Secret(f"Bearer {token}"),
             "Accept": "application/json",
             "User-Agent": user_agent,
         }
@@ -76,7 +79,7 @@ class Transport:
         self._paused_until = 0.0
         self._own_session = session is None
         self._session = session or aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=max_concurrency),
+            connector=aiohttp.TCPConnector(limit=max_concurrency, ssl=ssl or True),
             trace_configs=trace_configs,
         )
         self.requests_sent = 0
