@@ -1,0 +1,217 @@
+"""`make demo` (or `python -m kantata_async.demo`): the SDK end to end, with nothing but Python.
+
+1. Starts a fake Kantata with 3,000 users and 50 ms of latency per request, in its own
+   process (`python -m kantata_async.testing`), so that its CPU does not compete with the
+   client's event loop.
+2. Runs the real export command line against it (`python -m kantata_async export users
+   --include account_membership.skill_memberships --include role --out ...`): its progress
+   and summary appear on stderr.
+3. Takes the first exported row and reads that user's linked graph through the client:
+   `user.account_membership.skill_memberships` with each `sm.skill`, and
+   `user.workweek_memberships` with each `wm.workweek`.
+
+The server process is stopped on the way out, Ctrl-C included. The export file stays in a
+temporary directory whose path is printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+from . import KantataClient, User
+
+__all__ = ["main"]
+
+USERS = 3000
+SEED = 7
+LATENCY = 0.05
+INCLUDES = ("account_membership.skill_memberships", "role")
+_START_TIMEOUT = 30.0
+
+
+def say(text: str = "") -> None:
+    # Flushed at once: the child processes write to the same terminal.
+    print(text, flush=True)
+
+
+def start_server() -> tuple[subprocess.Popen[str], str, str]:
+    """Start the fake server process; return it with its base URL and token."""
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kantata_async.testing",
+            "--users",
+            str(USERS),
+            "--seed",
+            str(SEED),
+            "--latency",
+            str(LATENCY),
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    banner: dict[str, str] = {}
+    deadline = time.monotonic() + _START_TIMEOUT
+    # It prints KEY=value lines once it listens; the two needed here are among them.
+    while not {"KANTATA_BASE_URL", "KANTATA_TOKEN"} <= banner.keys():
+        line = server.stdout.readline()
+        if not line or time.monotonic() > deadline:
+            stop_server(server)
+            raise RuntimeError("the fake Kantata server did not start (see its error above)")
+        key, sep, value = line.strip().partition("=")
+        if sep:
+            banner[key] = value
+    # Keep reading whatever else it prints, so that a full pipe can never block it.
+    threading.Thread(target=_drain, args=(server.stdout,), daemon=True).start()
+    return server, banner["KANTATA_BASE_URL"], banner["KANTATA_TOKEN"]
+
+
+def _drain(stream: IO[str]) -> None:
+    for _ in stream:
+        pass
+
+
+def stop_server(server: subprocess.Popen[str]) -> None:
+    """Stop the server process (SIGTERM, then SIGKILL after 5 s) and reap it."""
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def run_export(base_url: str, token: str, out: Path) -> int:
+    """Run the export command line as a child process; return its exit status."""
+    args = ["export", "users", "--base-url", base_url]
+    for path in INCLUDES:
+        args += ["--include", path]
+    args += ["--out", str(out)]
+    say("$ KANTATA_TOKEN=... python -m kantata_async " + shlex.join(args))
+    # The token travels in the environment, as it should: arguments show in `ps`.
+    env = {**os.environ, "KANTATA_TOKEN": token}
+    child = subprocess.Popen([sys.executable, "-m", "kantata_async", *args], env=env)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        # The child got the same Ctrl-C: give it time to write its summary.
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        raise
+
+
+def describe_row(out: Path) -> str | None:
+    """Print the export file's size and its first row, briefly; return that row's id."""
+    lines = 0
+    first: dict[str, object] | None = None
+    with out.open(encoding="utf-8") as f:
+        for line in f:
+            lines += 1
+            if first is None:
+                first = json.loads(line)
+    size = out.stat().st_size
+    say(f"\n{out}: {lines:,} lines, {size / 1e6:.1f} MB, one JSON object per user.")
+    if first is None:
+        return None
+    membership = first.get("account_membership")
+    skills = membership.get("skill_memberships", []) if isinstance(membership, dict) else []
+    role = first.get("role")
+    say(
+        f"First row: user {first['id']} {first.get('full_name')!r}, role "
+        f"{role.get('name') if isinstance(role, dict) else None!r}, account_membership "
+        f"embedding {len(skills) if isinstance(skills, list) else 0} skill_memberships."
+    )
+    return str(first["id"])
+
+
+async def show_user(base_url: str, token: str, user_id: str) -> None:
+    """Fetch one user's linked graph with the client and print it."""
+    async with KantataClient(token, base_url=base_url) as client:
+        user: User = await client.users.get(
+            user_id, include=["account_membership.skill_memberships.skill", "role", "manager"]
+        )
+        memberships = client.workweek_memberships.list(user_ids=[user_id], include=["workweek"])
+        async for _ in memberships:
+            pass  # each one is merged into the graph and linked to `user`
+        # Every membership of the user is now in: an empty list would mean none, not unknown.
+        client.graph.mark_loaded(user, "workweek_memberships")
+
+        say("\nOne user's linked graph, read through the client:")
+        say(f"  user {user.id}: {user.full_name} <{user.email_address}>, {user.headline}")
+        say(f"    role              {user.role.name if user.role else '-'}")
+        manager = user.manager
+        boss = f"{manager.full_name} (user {manager.id})" if manager else "-"
+        say(f"    manager           {boss}")
+        am = user.account_membership
+        if am is not None:
+            rate = (am.bill_rate_in_cents or 0) / 100
+            say(f"    account_membership {am.id}: {am.permission}, bill rate {rate:.2f}/h")
+            say("      skill_memberships (user.account_membership.skill_memberships, sm.skill):")
+            for sm in sorted(am.skill_memberships, key=lambda s: -(s.level or 0)):
+                name = sm.skill.name if sm.skill else sm.cached_skill_name
+                say(f"        {name:<16} level {sm.level} of {sm.max_level}")
+            say(f"      same object: user.account_membership.user is user -> {am.user is user}")
+        say("    workweek_memberships (user.workweek_memberships, wm.workweek):")
+        for wm in sorted(user.workweek_memberships, key=lambda w: w.start_date or w.id):
+            ww = wm.workweek
+            hours = f"{(ww.total_minutes or 0) / 60:.1f} h/week" if ww else "?"
+            until = wm.end_date.isoformat() if wm.end_date else "open"
+            say(
+                f"        {wm.start_date} .. {until:<10}  {hours} (workweek {ww.id if ww else '-'})"
+            )
+        requests = client.transport.requests_sent
+        say(f"  ({requests} requests for this user's graph; nested levels fetched by the SDK)")
+
+
+def main() -> int:
+    """Run the demo; return the exit status."""
+    started = time.monotonic()
+    out_dir = Path(tempfile.mkdtemp(prefix="kantata-demo-"))
+    out = out_dir / "users.ndjson"
+    say(f"Starting a fake Kantata: {USERS:,} users, {LATENCY * 1000:.0f} ms per request ...")
+    try:
+        server, base_url, token = start_server()
+    except KeyboardInterrupt:
+        say("\ndemo interrupted")
+        return 130
+    except RuntimeError as err:
+        say(f"demo: {err}")
+        return 1
+    try:
+        say(f"Listening at {base_url} (its own process, pid {server.pid}).\n")
+        status = run_export(base_url, token, out)
+        if status != 0:
+            say(f"\nThe export exited with status {status}; what it wrote is in {out}.")
+            return status
+        user_id = describe_row(out)
+        if user_id is not None:
+            asyncio.run(show_user(base_url, token, user_id))
+        say(f"\nDone in {time.monotonic() - started:.1f} s. The export is in {out_dir}.")
+        return 0
+    except KeyboardInterrupt:
+        say(f"\ndemo interrupted; whatever was exported is in {out}")
+        return 130
+    finally:
+        stop_server(server)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

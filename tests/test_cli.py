@@ -1,0 +1,506 @@
+"""The `kantata-async` command line, in process and as `python -m kantata_async`.
+
+The command runs its own event loop (`asyncio.run`), so these tests are synchronous and the
+fake server runs in a thread with a loop of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kantata_async.cli import ProgressDisplay, UsageError, format_summary, main, parse_filters
+from kantata_async.export import ExportProgress, ExportSummary
+from kantata_async.testing import FakeKantata, RecordedRequest
+
+
+@dataclass
+class Served:
+    """A FakeKantata running in a thread: set knobs only while no request is in flight."""
+
+    fake: FakeKantata
+    loop: asyncio.AbstractEventLoop
+
+    @property
+    def url(self) -> str:
+        return self.fake.base_url
+
+    @property
+    def token(self) -> str:
+        return self.fake.token
+
+    def visible_users(self) -> set[str]:
+        users = self.fake.dataset.records["users"]
+        return {uid for uid, u in users.items() if not u.get("disabled")}
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    started = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        async with FakeKantata(users=60, seed=5) as fake:
+            box["served"] = Served(fake, asyncio.get_running_loop())
+            box["stop"] = stop
+            started.set()
+            await stop.wait()
+
+    def run() -> None:
+        try:
+            asyncio.run(serve())
+        finally:
+            started.set()
+
+    thread = threading.Thread(target=run, name="fake-kantata")
+    thread.start()
+    started.wait(10)
+    assert "served" in box, "the fake server did not start"
+    try:
+        yield box["served"]
+    finally:
+        box["served"].loop.call_soon_threadsafe(box["stop"].set)
+        thread.join(10)
+        assert not thread.is_alive()
+
+
+@pytest.fixture(autouse=True)
+def no_env_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KANTATA_TOKEN", raising=False)
+    monkeypatch.delenv("KANTATA_BASE_URL", raising=False)
+
+
+def export_args(served: Served, out: Path, *extra: str) -> list[str]:
+    return ["export", "users", "--base-url", served.url, "--out", str(out), *extra]
+
+
+def assert_no_token(token: str, *texts: str) -> None:
+    for text in texts:
+        assert token not in text
+
+
+# -- success ---------------------------------------------------------------------------
+
+
+def test_export_ndjson_with_the_token_from_the_environment(
+    served: Served,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KANTATA_TOKEN", served.token)
+    out = tmp_path / "users.ndjson"
+    code = main(
+        export_args(
+            served,
+            out,
+            "--include",
+            "account_membership.skill_memberships",
+            "--include",
+            "role",
+            "--per-page",
+            "25",
+        )
+    )
+
+    captured = capfd.readouterr()
+    assert code == 0, captured.err
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert {r["id"] for r in rows} == served.visible_users()
+    assert len(rows) == len(served.visible_users())
+    assert all(isinstance(r["account_membership"]["skill_memberships"], list) for r in rows)
+    assert all("name" in r["role"] for r in rows)
+    assert captured.out == ""  # the data goes to the file, the talk to stderr
+    assert f"exported {len(rows)} users to {out}" in captured.err
+    assert "count drift  0 (server reported" in captured.err
+    assert "pages        3" in captured.err
+    # Not a terminal: plain lines, no bar redraws.
+    assert "kantata-async: users: 25/57 records (44%), 1 page," in captured.err
+    assert "\r" not in captured.err
+    assert_no_token(served.token, captured.out, captured.err, out.read_text(encoding="utf-8"))
+    first = served.fake.requests[0]
+    assert first.headers["authorization"] == f"Bearer {served.token}"
+    assert first.query["include"] == "account_membership,role"
+
+
+def test_export_csv_with_token_flag_and_typed_filters(
+    served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "users.csv"  # the format follows the extension
+    code = main(
+        export_args(
+            served,
+            out,
+            "--token",
+            served.token,
+            "--filter",
+            "by_full_name=an",
+            "--filter",
+            "show_disabled=TRUE",
+            "--filter",
+            "updated_after=2024-01-01T00:00:00Z",
+            "--filter",
+            "without_users=1,2",
+            "--include",
+            "role",
+            "--progress",
+            "none",
+        )
+    )
+    captured = capfd.readouterr()
+    assert code == 0, captured.err
+    query = served.fake.requests[0].query
+    assert query["by_full_name"] == "an"
+    assert query["show_disabled"] == "true"
+    assert query["updated_after"] == "2024-01-01T00:00:00+00:00"
+    assert query["without_users"] == "1,2"
+    with out.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows
+    assert all("an" in r["full_name"].lower() for r in rows)
+    assert not {"1", "2"} & {r["id"] for r in rows}
+    assert all(r["role.name"] for r in rows)
+    assert "kantata-async: users:" not in captured.err  # --progress none
+    assert_no_token(served.token, captured.out, captured.err, out.read_text(encoding="utf-8"))
+
+
+def test_export_to_stdout_keeps_stdout_for_the_data(
+    served: Served, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KANTATA_TOKEN", served.token)
+    code = main(
+        [
+            "export",
+            "workweek_memberships",
+            "--base-url",
+            served.url,
+            "--out",
+            "-",
+            "--include",
+            "workweek",
+            "--filter",
+            "user_ids=3,4",
+        ]
+    )
+    captured = capfd.readouterr()
+    assert code == 0, captured.err
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    assert rows
+    assert {r["user_id"] for r in rows} == {"3", "4"}
+    assert all("total_minutes" in r["workweek"] for r in rows)
+    assert "to <stdout>" in captured.err
+
+
+# -- usage errors (2) --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("colour=red", "--filter 'colour' is not a filter of users; valid filters: account_id,"),
+        ("show_disabled=yes", "--filter show_disabled: expected true or false, got 'yes'"),
+        ("with_users=1,x", "--filter with_users: each value must be a Kantata id"),
+        ("with_users=1,,2", "--filter with_users: expected comma-separated values"),
+        ("updated_after=2024-01-01T09:00", "--filter updated_after: '2024-01-01T09:00' has no "),
+        ("created_before=yesterday", "--filter created_before: expected an ISO 8601 datetime"),
+        ("account_id=", "--filter account_id: needs a value (id)"),
+        ("on_my_account", "--filter 'on_my_account': expected KEY=VALUE"),
+    ],
+)
+def test_bad_filters_exit_2_before_any_request(
+    served: Served,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    spec: str,
+    message: str,
+) -> None:
+    code = main(
+        export_args(served, tmp_path / "x.ndjson", "--token", served.token, "--filter", spec)
+    )
+    captured = capfd.readouterr()
+    assert code == 2
+    assert message in captured.err
+    assert served.fake.requests == []
+    assert not (tmp_path / "x.ndjson").exists()
+    assert_no_token(served.token, captured.err)
+
+
+def test_filters_are_read_by_their_kind() -> None:
+    filters = parse_filters(
+        "workweek_memberships",
+        ["effective_date=2024-03-03", "participating_with=false", "user_ids= 7, 8"],
+    )
+    assert filters == {
+        "effective_date": date(2024, 3, 3),
+        "participating_with": False,
+        "user_ids": ["7", "8"],
+    }
+    with pytest.raises(UsageError, match="given twice"):
+        parse_filters("users", ["search=a", "search=b"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "xml"], "argument --format: invalid choice: 'xml'"),
+        (["--concurrency", "0"], "argument --concurrency: must be >= 1, got 0"),
+        (["--per-page", "500"], "argument --per-page: must be from 1 to 200, got 500"),
+        (["--include", "role.nope"], "include: 'role.nope' is not valid here; choose from:"),
+        (
+            ["--filter", "account_id=1", "--filter", "on_my_account=true"],
+            "account_id cannot be combined with on_my_account",
+        ),
+    ],
+)
+def test_usage_errors_exit_2(
+    served: Served,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    code = main(export_args(served, tmp_path / "x.ndjson", "--token", served.token, *args))
+    captured = capfd.readouterr()
+    assert code == 2
+    assert message in captured.err
+    assert served.fake.requests == []
+    assert_no_token(served.token, captured.err)
+
+
+def test_a_token_argparse_would_echo_is_blanked(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    secret = "s3cret-token-value"
+    code = main(["export", "users", "--out", str(tmp_path / "x"), "--token", secret, secret])
+    captured = capfd.readouterr()
+    assert code == 2
+    assert "unrecognized arguments: ***" in captured.err
+    assert_no_token(secret, captured.out, captured.err)
+
+
+def test_no_token_exits_2(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    code = main(["export", "users", "--out", str(tmp_path / "x.ndjson")])
+    assert code == 2
+    assert "no token: set KANTATA_TOKEN" in capfd.readouterr().err
+
+
+def test_plain_http_to_another_host_needs_the_flag(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KANTATA_TOKEN", "tok-123456")
+    args = ["export", "users", "--base-url", "http://kantata.example/api/v1/"]
+    code = main([*args, "--out", str(tmp_path / "x.ndjson")])
+    captured = capfd.readouterr()
+    assert code == 2
+    assert "plain http to a non-loopback host" in captured.err
+    assert "pass --allow-insecure-http" in captured.err
+    assert_no_token("tok-123456", captured.err)
+
+
+def test_help_exits_0(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", "--help"]) == 0
+    out = " ".join(capfd.readouterr().out.split())
+    assert "--allow-insecure-http" in out
+    assert "filters of users: account_id (id)" in out
+    assert "updated_after (ISO 8601 with offset or Z)" in out
+
+
+# -- API errors (1) ----------------------------------------------------------------------
+
+
+def test_a_server_error_exits_1_and_says_how_far_it_got(
+    served: Served,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KANTATA_TOKEN", served.token)
+    fake = served.fake
+
+    def fail_later(request: RecordedRequest) -> None:
+        if request.query.get("page") == "2":
+            fake.fail_next(500, path="users")
+
+    fake.on_request = fail_later
+    out = tmp_path / "users.ndjson"
+    code = main(export_args(served, out, "--per-page", "10", "--concurrency", "1"))
+    captured = capfd.readouterr()
+    assert code == 1
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines and len(lines) % 10 == 0
+    assert all(json.loads(line)["id"] for line in lines)
+    assert f"export failed after {len(lines)} of 57 users (incomplete)" in captured.err
+    assert "kantata-async export: error: 500 GET users: Internal Server Error" in captured.err
+    assert_no_token(served.token, captured.out, captured.err)
+
+
+def test_a_rejected_token_exits_1_without_echoing_it(
+    served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    wrong = "wrong-token-0123456789"
+    code = main(export_args(served, tmp_path / "x.ndjson", "--token", wrong))
+    captured = capfd.readouterr()
+    assert code == 1
+    assert "401 GET users: Invalid OAuth 2 Request" in captured.err
+    assert "export failed after 0 users (incomplete)" in captured.err
+    assert_no_token(wrong, captured.out, captured.err)
+
+
+def test_an_unreachable_server_exits_1(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KANTATA_TOKEN", "tok-abcdef")
+    # A port nothing listens on: bind one, then close it.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/api/v1/"
+    code = main(
+        ["export", "users", "--base-url", url, "--max-retries", "0", "--out", str(tmp_path / "x")]
+    )
+    captured = capfd.readouterr()
+    assert code == 1
+    assert "GET users: cannot connect" in captured.err
+    assert_no_token("tok-abcdef", captured.err)
+
+
+# -- Ctrl-C (130), as a real process -----------------------------------------------------
+
+
+def test_ctrl_c_exits_130_with_whole_lines_and_a_summary(served: Served, tmp_path: Path) -> None:
+    release = asyncio.Event()  # belongs to the server's loop; only touched from it
+
+    async def hold_after_page_one(request: RecordedRequest) -> None:
+        if request.query.get("page") not in (None, "1"):
+            await release.wait()  # the export stays mid-way until the test has sent Ctrl-C
+
+    served.fake.on_request = hold_after_page_one
+    out = tmp_path / "users.ndjson"
+    env = {**os.environ, "KANTATA_TOKEN": served.token}
+    command = [sys.executable, "-m", "kantata_async", *export_args(served, out, "--per-page", "5")]
+    proc = subprocess.Popen(
+        command, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not (out.exists() and out.read_text(encoding="utf-8").count("\n") >= 5):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the export never wrote its first page"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        served.loop.call_soon_threadsafe(release.set)
+
+    assert proc.returncode == 130, stderr
+    text = out.read_text(encoding="utf-8")
+    assert text.endswith("\n")
+    rows = [json.loads(line) for line in text.splitlines()]
+    assert len(rows) == 5
+    assert "export interrupted (Ctrl-C) after 5 of 57 users (incomplete)" in stderr
+    assert "records      5 written" in stderr
+    assert_no_token(served.token, stdout, stderr, text)
+
+
+# -- rendering ---------------------------------------------------------------------------
+
+
+def progress(records: int, pages: int, reported: int | None = 300) -> ExportProgress:
+    return ExportProgress(
+        records=records,
+        pages=pages,
+        requests=pages * 2,
+        retries=1,
+        duplicates=0,
+        elapsed=2.0,
+        reported_count=reported,
+    )
+
+
+def test_the_bar_redraws_one_line() -> None:
+    stream = io.StringIO()
+    bar = ProgressDisplay(stream, "bar", "users", columns=lambda: 100)
+    bar.update(progress(60, 3))
+    bar.update(progress(150, 5))
+    bar.finish()
+    frames = stream.getvalue().split("\r")[1:]
+    assert len(frames) == 2
+    assert frames[0].startswith("users [######........................]  20%  60/300 records")
+    assert frames[1].startswith("users [###############...............]  50%  150/300 records")
+    assert "5 pages  75/s  1 retry" in frames[1]
+    assert all(len(f.removesuffix("\n").removesuffix("\x1b[K")) < 100 for f in frames)
+    assert stream.getvalue().endswith("\x1b[K\n")
+
+
+def test_the_bar_fits_a_narrow_terminal_and_an_unknown_count() -> None:
+    stream = io.StringIO()
+    bar = ProgressDisplay(stream, "bar", "users", columns=lambda: 40)
+    bar.update(progress(60, 3, reported=None))
+    frame = stream.getvalue().removeprefix("\r").removesuffix("\x1b[K")
+    assert len(frame) == 39
+    assert "60/? records" in frame
+
+
+def test_plain_lines_come_at_most_every_interval() -> None:
+    stream = io.StringIO()
+    now = [0.0]
+    plain = ProgressDisplay(stream, "plain", "users", interval=2.0, clock=lambda: now[0])
+    for step in range(10):
+        now[0] = step * 0.5  # a page every half second
+        plain.update(progress(30 * (step + 1), step + 1))
+    plain.finish()
+    lines = stream.getvalue().splitlines()
+    assert [line.split(": ", 2)[2].split(" records")[0] for line in lines] == [
+        "30/300",
+        "150/300",
+        "270/300",
+    ]
+    assert lines[0] == ("kantata-async: users: 30/300 records (10%), 1 page, 15/s, 1 retry, 2.0 s")
+
+
+def test_the_summary_says_what_happened() -> None:
+    summary = ExportSummary(
+        resource="users",
+        format="csv",
+        output=Path("/data/users.csv"),
+        records=1200,
+        pages=6,
+        requests=12,
+        retries=2,
+        duplicates=1,
+        reported_count=1250,
+        count_drift=-50,
+        elapsed=3.0,
+        complete=False,
+    )
+    text = format_summary(summary, "interrupted (Ctrl-C)")
+    assert text.splitlines() == [
+        "kantata-async: export interrupted (Ctrl-C) after 1,200 of 1,250 users (incomplete): "
+        "/data/users.csv holds the 1,200 rows written, each whole",
+        "  records      1,200 written, 1 duplicates skipped",
+        "  pages        6",
+        "  requests     12 (2 retries)",
+        "  count drift  -50 (server reported 1,250)",
+        "  elapsed      3.0 s (400 records/s)",
+        "  output       /data/users.csv (csv)",
+    ]

@@ -1,0 +1,380 @@
+"""`kantata_async.export`, through the real client, against the fake server."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import gc
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from kantata_async import (
+    AccountMembership,
+    KantataClient,
+    RetryPolicy,
+    Role,
+    ServerError,
+    User,
+    WorkweekMembership,
+)
+from kantata_async.export import Exporter, ExportError, ExportProgress, export
+from kantata_async.testing import FakeKantata, RecordedRequest
+
+NESTED = ["account_membership.skill_memberships", "role"]
+
+
+def visible_users(fake: FakeKantata) -> dict[str, dict[str, Any]]:
+    return {uid: u for uid, u in fake.dataset.records["users"].items() if not u.get("disabled")}
+
+
+def read_ndjson(path: Path) -> list[dict[str, Any]]:
+    text = path.read_text(encoding="utf-8")
+    assert text == "" or text.endswith("\n")  # whole lines only
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def declared(cls: type[Any]) -> list[str]:
+    return [f.name for f in attrs.fields(cls)]
+
+
+def fast_client(fake: FakeKantata, **kwargs: Any) -> KantataClient:
+    policy = RetryPolicy(max_retries=8, backoff_base=0.001, backoff_max=0.01)
+    return KantataClient(fake.token, base_url=fake.base_url, retry=policy, **kwargs)
+
+
+async def test_ndjson_rows_embed_the_include_tree(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path
+) -> None:
+    out = tmp_path / "users.ndjson"
+    summary = await export(client, "users", out, include=NESTED, per_page=20)
+
+    rows = read_ndjson(out)
+    users = visible_users(fake)
+    assert sorted(r["id"] for r in rows) == sorted(users)
+    records = fake.dataset.records
+    for row in rows:
+        user = users[row["id"]]
+        assert row["full_name"] == user["full_name"]
+        assert row["email_address"] == user["email_address"]
+        assert next(iter(row)) == "id"
+        # Neither asked for (optional field) nor included (manager): absent, not null.
+        assert "bio" not in row
+        assert "manager_id" not in row
+        assert "manager" not in row
+        role = records["roles"][user["role_id"]]
+        assert row["role"]["id"] == role["id"]
+        assert row["role"]["name"] == role["name"]
+        assert row["role"]["created_at"] == role["created_at"]
+        membership = row["account_membership"]
+        expected_am = records["account_memberships"][user["account_membership_id"]]
+        assert membership["id"] == expected_am["id"]
+        assert membership["user_id"] == row["id"]
+        assert membership["permission"] == expected_am["permission"]
+        skill_memberships = membership["skill_memberships"]
+        assert [sm["id"] for sm in skill_memberships] == expected_am["skill_membership_ids"]
+        for sm in skill_memberships:
+            expected_sm = records["skill_memberships"][sm["id"]]
+            assert sm["level"] == expected_sm["level"]
+            assert sm["cached_skill_name"] == expected_sm["cached_skill_name"]
+            assert "skill" not in sm  # one level deeper than asked
+
+    assert summary.complete
+    assert summary.records == len(rows) == len(users)
+    assert summary.duplicates == 0
+    assert summary.count_drift == 0
+    assert summary.reported_count == len(users)
+    assert summary.pages == -(-len(users) // 20)
+    assert summary.requests == len(fake.requests)
+    assert summary.output == out
+    assert summary.format == "ndjson"
+
+
+async def test_csv_header_comes_from_the_models_and_relations_flatten(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path
+) -> None:
+    out = tmp_path / "users.csv"
+    summary = await export(client, "users", out, include=NESTED, format="csv")
+
+    with out.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        rows = [dict(zip(header, line, strict=True)) for line in reader]
+    assert header == [
+        *declared(User),
+        *(f"account_membership.{name}" for name in declared(AccountMembership)),
+        "account_membership.skill_memberships",
+        *(f"role.{name}" for name in declared(Role)),
+    ]
+    users = visible_users(fake)
+    assert summary.records == len(rows) == len(users)
+    records = fake.dataset.records
+    for row in rows:
+        user = users[row["id"]]
+        assert row["full_name"] == user["full_name"]
+        assert row["bio"] == ""  # not loaded: empty
+        assert row["manager_id"] == ""
+        assert row["disabled"] == "false"
+        assert row["role.name"] == records["roles"][user["role_id"]]["name"]
+        am = records["account_memberships"][user["account_membership_id"]]
+        assert row["account_membership.id"] == am["id"]
+        assert row["account_membership.bill_rate_in_cents"] == str(am["bill_rate_in_cents"])
+        assert row["account_membership.is_owner"] == ("true" if am["is_owner"] else "false")
+        assert row["account_membership.disabled_at"] == ""  # null: empty
+        assert (
+            json.loads(row["account_membership.skill_membership_ids"])
+            == (am["skill_membership_ids"])
+        )
+        embedded = json.loads(row["account_membership.skill_memberships"])
+        assert [sm["id"] for sm in embedded] == am["skill_membership_ids"]
+        assert [sm["level"] for sm in embedded] == [
+            records["skill_memberships"][i]["level"] for i in am["skill_membership_ids"]
+        ]
+
+
+async def test_csv_of_no_records_is_the_header_alone(client: KantataClient, tmp_path: Path) -> None:
+    out = tmp_path / "none.csv"
+    summary = await export(
+        client,
+        "workweek_memberships",
+        out,
+        include=["workweek", "user"],
+        filters={"user_ids": ["999999"]},
+        format="csv",
+    )
+    header = out.read_text(encoding="utf-8").splitlines()
+    assert len(header) == 1
+    assert header[0].startswith(",".join(declared(WorkweekMembership)) + ",user.id,")
+    assert "workweek.total_minutes" in header[0]
+    assert summary.complete
+    assert summary.records == 0
+
+
+async def test_workweek_memberships_with_filters_and_includes(
+    fake: FakeKantata, client: KantataClient
+) -> None:
+    user_ids = ["3", "4", "5"]
+    out = io.StringIO()
+    summary = await export(
+        client,
+        "workweek_memberships",
+        out,
+        include=["workweek", "user"],
+        filters={"user_ids": user_ids, "order": "start_date:desc"},
+    )
+    assert fake.requests[0].query["user_ids"] == "3,4,5"
+    assert fake.requests[0].query["order"] == "start_date:desc"
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    expected = {
+        wm["id"]: wm
+        for wm in fake.dataset.records["workweek_memberships"].values()
+        if str(wm["user_id"]) in user_ids
+    }
+    assert sorted(r["id"] for r in rows) == sorted(expected)
+    for row in rows:
+        wm = expected[row["id"]]
+        assert row["user_id"] == str(wm["user_id"])  # an int on the wire, a str id here
+        assert row["user"]["id"] == str(wm["user_id"])
+        assert row["workweek"]["id"] == wm["workweek_id"]
+        workweek = fake.dataset.records["workweeks"][wm["workweek_id"]]
+        assert row["workweek"]["total_minutes"] == workweek["total_minutes"]
+    assert summary.output is None
+    assert not out.closed  # the caller's stream is flushed, not closed
+
+
+@pytest.mark.parametrize("offset", [-13, 45])
+async def test_every_record_once_when_the_count_lies(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path, offset: int
+) -> None:
+    fake.count_offset = offset
+    out = tmp_path / "users.ndjson"
+    summary = await export(client, "users", out, per_page=10, concurrency=3)
+    ids = [row["id"] for row in read_ndjson(out)]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == set(visible_users(fake))
+    assert summary.complete
+    assert summary.records == len(ids)
+    assert summary.count_drift == -offset
+
+
+async def test_every_record_once_through_random_429s(tmp_path: Path) -> None:
+    async with FakeKantata(users=150, seed=9) as fake:
+        fake.random_faults(rate_429=0.3, retry_after=0, seed=3)
+        out = tmp_path / "users.ndjson"
+        async with fast_client(fake) as client:
+            summary = await export(client, "users", out, include=NESTED, per_page=10, concurrency=4)
+            assert summary.retries == client.transport.retries > 0
+        rows = read_ndjson(out)
+        ids = [row["id"] for row in rows]
+        assert len(ids) == len(set(ids))
+        assert set(ids) == set(visible_users(fake))
+        assert all(isinstance(r["account_membership"]["skill_memberships"], list) for r in rows)
+        assert summary.complete
+        assert summary.requests == len(fake.requests) > summary.retries
+
+
+async def test_records_shifting_between_pages_are_written_once(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path
+) -> None:
+    # A user that sorts first appears while the walk runs: offset paging shifts every later
+    # record one place down, so the next page repeats the previous page's last record.
+    def insert_once(request: RecordedRequest) -> None:
+        if request.path == "users" and request.query.get("page") == "2":
+            fake.on_request = None
+            fake.dataset.add_user(full_name="Aaron Aardvark")
+
+    fake.on_request = insert_once
+    out = tmp_path / "users.ndjson"
+    summary = await export(client, "users", out, per_page=10, concurrency=1)
+    ids = [row["id"] for row in read_ndjson(out)]
+    assert len(ids) == len(set(ids)) == summary.records
+    assert summary.duplicates == 1
+    assert summary.complete
+
+
+async def test_progress_after_each_page(client: KantataClient, fake: FakeKantata) -> None:
+    seen: list[ExportProgress] = []
+    summary = await export(
+        client, "users", io.StringIO(), per_page=10, concurrency=2, on_progress=seen.append
+    )
+    assert len(seen) == summary.pages
+    assert [p.pages for p in seen] == list(range(1, summary.pages + 1))
+    assert [p.records for p in seen] == sorted(p.records for p in seen)
+    assert seen[-1].records == summary.records
+    assert seen[-1].requests == len(fake.requests)
+    assert all(p.reported_count == summary.reported_count for p in seen)
+    assert all(p.retries == 0 for p in seen)
+    assert all(p.rate >= 0 for p in seen)
+
+
+async def test_memory_stays_bounded_while_rows_stream(tmp_path: Path) -> None:
+    # Includes whose targets link nothing back: with `skill_memberships`, each skill's
+    # inverse list (`skill.skill_memberships`, held strongly by the graph) ties every user
+    # sharing a skill together, which is the graph's to solve, not the export's.
+    per_page, width = 20, 2
+    live: list[int] = []
+    async with FakeKantata(users=400, seed=2) as fake, fast_client(fake) as client:
+
+        def check(progress: ExportProgress) -> None:
+            gc.collect()
+            live.append(client.graph.count(User))
+
+        summary = await export(
+            client,
+            "users",
+            tmp_path / "users.ndjson",
+            include=["account_membership", "role"],
+            per_page=per_page,
+            concurrency=width,
+            on_progress=check,
+        )
+        assert summary.records > 300
+        # Only the pages in hand are alive, never everything written so far.
+        assert max(live) <= per_page * (width + 2)
+        gc.collect()
+        assert client.graph.count(User) == 0
+
+
+async def test_an_error_midway_leaves_whole_lines_and_says_how_far(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path
+) -> None:
+    def fail_after_two_pages(request: RecordedRequest) -> None:
+        if request.path == "users" and request.query.get("page") == "2":
+            fake.fail_next(500, path="users")
+
+    fake.on_request = fail_after_two_pages
+    out = tmp_path / "users.ndjson"
+    exporter = Exporter(client, "users", out, include=NESTED, per_page=10, concurrency=1)
+    with pytest.raises(ExportError) as caught:
+        await exporter.run()
+
+    err = caught.value
+    assert isinstance(err.__cause__, ServerError)
+    rows = read_ndjson(out)
+    summary = err.summary
+    assert not summary.complete
+    assert summary == exporter.summary
+    assert 0 < summary.records == len(rows) < len(visible_users(fake))
+    assert summary.records % 10 == 0  # whole pages, whole lines
+    assert f"after {summary.records} records" in str(err)
+    assert "500 GET users" in str(err)
+    assert all("account_membership" in row for row in rows)
+
+
+async def test_cancelling_midway_leaves_whole_lines_and_no_task(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path
+) -> None:
+    fake.latency = 0.01
+    out = tmp_path / "users.csv"
+    pages_before_cancel = 2
+    calls = 0
+
+    def cancel_later(progress: ExportProgress) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == pages_before_cancel:
+            task.cancel()
+
+    exporter = Exporter(
+        client, "users", out, format="csv", per_page=5, concurrency=2, on_progress=cancel_later
+    )
+    task = asyncio.create_task(exporter.run())
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    summary = exporter.summary
+    assert not summary.complete
+    # The cancellation lands at the walk's next await: pages already in hand are written.
+    assert 5 * pages_before_cancel <= summary.records < len(visible_users(fake))
+    assert summary.records % 5 == 0
+    with out.open(newline="", encoding="utf-8") as f:
+        lines = list(csv.reader(f))
+    assert len(lines) == 1 + summary.records
+    assert all(len(line) == len(lines[0]) for line in lines)
+    # The walk's requests were cancelled with it: what still runs is the server's side.
+    others = asyncio.all_tasks() - {asyncio.current_task()}
+    files = {getattr(t.get_coro(), "cr_code").co_filename for t in others}  # noqa: B009
+    assert all(f.endswith("aiohttp/web_protocol.py") for f in files), files
+
+
+async def test_bad_arguments_fail_before_any_request(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path
+) -> None:
+    out = tmp_path / "never.ndjson"
+    with pytest.raises(ValueError, match=r"unknown filter\(s\) for users: colour; valid: "):
+        Exporter(client, "users", out, filters={"colour": "red"})
+    with pytest.raises(ValueError, match=r"include: 'role\.nope' is not valid here"):
+        Exporter(client, "users", out, include=["role.nope"])
+    with pytest.raises(ValueError, match="must be timezone-aware"):
+        from datetime import datetime
+
+        Exporter(client, "users", out, filters={"updated_after": datetime(2024, 1, 1)})  # noqa: DTZ001
+    with pytest.raises(ValueError, match="format must be one of ndjson, csv"):
+        Exporter(client, "users", out, format="xml")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="resource must be one of users, workweek_memberships"):
+        Exporter(client, "roles", out)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="concurrency"):
+        Exporter(client, "users", out, concurrency=0)
+    assert fake.requests == []
+    assert not out.exists()
+
+
+async def test_a_file_that_cannot_be_opened_is_an_export_error(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path
+) -> None:
+    with pytest.raises(ExportError) as caught:
+        await export(client, "users", tmp_path / "missing" / "users.ndjson")
+    assert isinstance(caught.value.__cause__, FileNotFoundError)
+    assert caught.value.summary.records == 0
+    assert fake.requests == []
+
+
+async def test_an_exporter_runs_once(client: KantataClient) -> None:
+    exporter = Exporter(client, "users", io.StringIO(), per_page=50)
+    await exporter.run()
+    with pytest.raises(RuntimeError, match="already run"):
+        await exporter.run()
