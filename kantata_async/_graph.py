@@ -26,7 +26,16 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, overload
 
 from ._errors import PayloadError
-from .models._base import OLDER, STUB, Model, _Relation, record_class
+from .models._base import (
+    INVERSE,
+    OLDER,
+    PRIVATE,
+    STUB,
+    WEAK_INVERSE,
+    Model,
+    _Relation,
+    record_class,
+)
 
 __all__ = ["Graph"]
 
@@ -56,6 +65,20 @@ def _type_to_key(subject_type: str) -> str:
         snake = "".join("_" + c.lower() if c.isupper() else c for c in subject_type).lstrip("_")
         key = snake + "s"
     return key
+
+
+def _unlink(target: Model, slot: str, obj: Model) -> None:
+    """Take `obj` off `target`'s inverse list `slot` (strong or weak)."""
+    inverse = target.__dict__.get(slot)
+    if not inverse:
+        return
+    if slot[0] == WEAK_INVERSE:
+        for i, ref in enumerate(inverse):
+            if ref() is obj:
+                del inverse[i]
+                return
+    elif obj in inverse:
+        inverse.remove(obj)
 
 
 def _malformed(key: str, value: Any) -> None:
@@ -206,9 +229,7 @@ class Graph:
         for rel in self._link_specs(type(obj)):
             target = d.get(rel.slot)
             if rel.feeds and isinstance(target, Model):
-                inverse = target.__dict__.get(rel.feeds.get(type(target).__kantata_key__, ""))
-                if inverse and obj in inverse:
-                    inverse.remove(obj)
+                _unlink(target, rel.feeds.get(type(target).__kantata_key__, ""), obj)
         return obj
 
     # -- internals ----------------------------------------------------------------------
@@ -280,7 +301,7 @@ class Graph:
             if STUB in d:
                 # A placeholder: keep what others recorded on it (inverse links), adopt the rest.
                 for k, v in d.items():
-                    if k[0] == "~":
+                    if k[0] in (INVERSE, WEAK_INVERSE):
                         raw[k] = v
                 obj.__dict__ = raw
                 if link_new is not None:
@@ -312,7 +333,7 @@ class Graph:
             return applied
         if new_s is not None and cur_s is not None and new_s > cur_s:
             # Fields the newer payload leaves out keep the stamp they had.
-            kept = [k for k in d if k not in raw and k[0] not in "@~"]
+            kept = [k for k in d if k not in raw and k[0] not in PRIVATE]
             if kept:
                 if older is None:
                     older = d[OLDER] = {}
@@ -395,22 +416,32 @@ _UNFEED = """\
 old = d.get({slot!r})
 if old is not None and old is not t:
     f = feeds_{i}.get(type(old).__kantata_key__)
-    inv = old.__dict__.get(f) if f else None
-    if inv and obj in inv:
-        inv.remove(obj)
+    if f:
+        unlink(old, f, obj)
     old = None
 if old is None:
 """
 
 _FEED = """\
-f = {feed}
-if f and t is not None:
-    td = t.__dict__
-    inv = td.get(f)
+if {cond}:
+    inv = t.__dict__.get({feed})
     if inv is None:
-        td[f] = [obj]
+        t.__dict__[{feed}] = [obj]
     else:
         inv.append(obj)
+"""
+
+# A hub's inverse list holds weak references; dead ones are swept as it doubles in size.
+_FEED_WEAK = """\
+if {cond}:
+    inv = t.__dict__.get({feed})
+    if inv is None:
+        t.__dict__[{feed}] = [wref(obj)]
+    else:
+        inv.append(wref(obj))
+        n = len(inv)
+        if n >= 64 and not n & (n - 1):
+            inv[:] = [r for r in inv if r() is not None]
 """
 
 _ONE = """\
@@ -488,7 +519,8 @@ def _linker_factory(
             test = f"if {rel.field!r} in present:"
             block = (_MANY if rel.many else _ONE).format(i=i, field=rel.field, key=rel.target)
             feed = rel.feeds.get(rel.target) if rel.target else None
-            feed_block = _FEED.format(cond="t is not None", feed=repr(feed))
+            template = _FEED_WEAK if feed and feed[0] == WEAK_INVERSE else _FEED
+            feed_block = template.format(cond="t is not None", feed=repr(feed))
         if rel.feeds:
             if fresh:
                 block += feed_block
@@ -507,6 +539,8 @@ def _linker_factory(
         "type_keys": _TYPE_KEYS,
         "type_to_key": _type_to_key,
         "malformed": _malformed,
+        "unlink": _unlink,
+        "wref": weakref.ref,
     }
     for i, rel in enumerate(rels):
         namespace[f"feeds_{i}"] = rel.feeds

@@ -183,24 +183,36 @@ class ListRequest(Generic[M]):
         horizon = first_window
         end: int | None = None  # the first page known to be past the end
         next_page = next_out = 1
-        # In-flight HTTP requests only: a page's body is merged after the window has been
-        # refilled, so the next requests are on the wire while the loop merges.
-        tasks: dict[int, asyncio.Task[Any]] = {}
+        # Two kinds of work run side by side: HTTP requests for pages, and builds (merge into
+        # the graph, then any nested-include requests). A body is handed to a build after the
+        # request window has been refilled, so the next requests are on the wire while the
+        # loop merges, and one page's nested lookups overlap the others'.
+        requests: dict[int, asyncio.Task[Any]] = {}
+        builds: dict[int, asyncio.Task[Page[M]]] = {}
         ready: dict[int, Page[M]] = {}
+
+        def refill() -> None:
+            nonlocal next_page
+            while (
+                len(requests) < width
+                and len(builds) < width
+                and next_page <= horizon
+                and (end is None or next_page < end)
+            ):
+                requests[next_page] = asyncio.ensure_future(self._request(next_page))
+                next_page += 1
+
         try:
             while True:
-                while (
-                    len(tasks) < width and next_page <= horizon and (end is None or next_page < end)
-                ):
-                    tasks[next_page] = asyncio.ensure_future(self._request(next_page))
-                    next_page += 1
-                if not tasks:
+                refill()
+                if not requests and not builds:
                     break
-                done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
-                arrived = {n: t for n, t in tasks.items() if t in done}
+                waiting = [*requests.values(), *builds.values()]
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                arrived = sorted(n for n, t in requests.items() if t in done)
                 bodies: list[tuple[int, Any]] = []
-                for number in sorted(arrived):
-                    payload = tasks.pop(number).result()  # a failed request ends the walk
+                for number in arrived:
+                    payload = requests.pop(number).result()  # a failed request ends the walk
                     self.stats.pages += 1
                     facts = _facts(payload)
                     if facts is None:
@@ -221,20 +233,18 @@ class ListRequest(Generic[M]):
                     elif number >= horizon:
                         horizon = number + 1  # a full page at the edge: probe one more
                     bodies.append((number, payload))
+                for number in sorted(n for n, t in builds.items() if t in done):
+                    ready[number] = builds.pop(number).result()  # a failed build ends it too
                 if end is not None:
-                    for number in [n for n in tasks if n >= end]:
-                        tasks.pop(number).cancel()
-                while (
-                    len(tasks) < width and next_page <= horizon and (end is None or next_page < end)
-                ):
-                    tasks[next_page] = asyncio.ensure_future(self._request(next_page))
-                    next_page += 1
-                if bodies and tasks:
+                    for number in [n for n in requests if n >= end]:
+                        requests.pop(number).cancel()
+                refill()
+                if bodies and requests:
                     # Let the new requests go out before this loop spends time merging.
                     await asyncio.sleep(0)
                 for number, payload in bodies:
                     if end is None or number < end:
-                        ready[number] = await self._build(number, payload)
+                        builds[number] = asyncio.ensure_future(self._build(number, payload))
                 if ordered:
                     while next_out in ready:
                         yield ready.pop(next_out)
@@ -247,10 +257,11 @@ class ListRequest(Generic[M]):
             for number in sorted(ready):
                 yield ready[number]
         finally:
-            for task in tasks.values():
+            pending = [*requests.values(), *builds.values()]
+            for task in pending:
                 task.cancel()
-            if tasks:
-                await asyncio.gather(*tasks.values(), return_exceptions=True)
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
 
     async def _items(self) -> AsyncIterator[M]:
         seen: set[str] = set()

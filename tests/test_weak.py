@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from typing import Any
 
 from conftest import collect, envelope, users_page, workweek_memberships_page
 
@@ -13,6 +14,7 @@ from kantata_async import (
     Role,
     Skill,
     User,
+    Workweek,
     WorkweekMembership,
 )
 
@@ -121,3 +123,68 @@ def test_many_records_are_freed(graph: Graph) -> None:
     assert [u.id for u in graph.objects(User)] == ["42"]
     assert graph.get(User, "1999") is None
     assert graph.get(User, "42") is kept
+
+
+# -- hubs hold the records that point at them weakly ---------------------------------------
+
+
+def _skill_page(first_user: int, users: int) -> dict[str, Any]:
+    """`users` users, each with one skill membership of the shared skill 1."""
+    ids = [str(first_user + n) for n in range(users)]
+    return {
+        "results": [{"key": "skill_memberships", "id": f"sm{i}"} for i in ids],
+        "skill_memberships": {f"sm{i}": {"level": 3, "skill_id": "1", "user_id": i} for i in ids},
+        "users": {i: {"full_name": f"User {i}"} for i in ids},
+        "skills": {"1": {"name": "Python"}},
+    }
+
+
+def test_a_held_hub_does_not_keep_its_members_alive() -> None:
+    graph = Graph()
+    memberships = graph.merge(_skill_page(1, 5))
+    skill = memberships[0].skill  # type: ignore[attr-defined]
+    assert isinstance(skill, Skill)
+    assert {sm.id for sm in skill.skill_memberships} == {f"sm{i}" for i in range(1, 6)}
+
+    del memberships
+    collect()
+    assert graph.count("skill_memberships") == 0
+    assert graph.count("users") == 0
+    assert skill.skill_memberships == []  # the hub survives; what it did not own is gone
+
+
+def test_a_held_owner_keeps_what_it_owns() -> None:
+    graph = Graph()
+    [wm] = graph.merge(
+        {
+            "results": [{"key": "workweek_memberships", "id": "4"}],
+            "workweek_memberships": {"4": {"user_id": 7, "workweek_id": "2"}},
+            "users": {"7": {"full_name": "Ann"}},
+            "workweeks": {"2": {"total_minutes": 2400}},
+        }
+    )
+    assert isinstance(wm, WorkweekMembership)
+    user, workweek = wm.user, wm.workweek
+    assert isinstance(user, User)
+    assert isinstance(workweek, Workweek)
+    del wm
+    collect()
+    # The user owns its memberships (strong); the workweek is a hub (weak) but the
+    # membership is still alive through the user.
+    assert [m.id for m in user.workweek_memberships] == ["4"]
+    assert [m.id for m in workweek.workweek_memberships] == ["4"]
+    assert user.workweek_memberships[0].workweek is workweek
+
+
+def test_a_hub_list_stays_bounded_over_a_long_run() -> None:
+    graph = Graph()
+    held = graph.merge(_skill_page(1, 1))
+    skill = held[0].skill  # type: ignore[attr-defined]
+    for page in range(200):
+        graph.merge(_skill_page(1000 + page * 10, 10))  # dropped at once
+    collect()
+    inverse = skill.__dict__["%skill_memberships"]
+    # Swept each time it doubles: it tracks what is alive (or not yet collected), not the
+    # 2,001 memberships that ever pointed at the skill.
+    assert len(inverse) < 256
+    assert [sm.id for sm in skill.skill_memberships] == ["sm1"]

@@ -41,6 +41,12 @@ STUB = "@stub"
 """Marks a placeholder: an object the graph knows only by id, because a link named it."""
 
 OLDER = "@older"
+INVERSE = "~"
+"""Prefix of the slot holding the records that link to an object (strongly)."""
+WEAK_INVERSE = "%"
+"""Prefix of the slot holding weak references to the records that link to a hub."""
+PRIVATE = ("@", INVERSE, WEAK_INVERSE)
+"""First characters of the keys the graph keeps in a record's dict; no JSON field has them."""
 """Per-key `updated_at` of fields that came from a payload older than the record's newest."""
 
 
@@ -183,6 +189,7 @@ class _Relation:
         "poly",
         "slot",
         "target",
+        "weak",
     )
 
     many: ClassVar[bool]
@@ -194,11 +201,15 @@ class _Relation:
         field: str | None = None,
         include: str | None = None,
         inverse_of: str | None = None,
+        weak: bool = False,
     ) -> None:
         self.target = target  # top-level key of the records it points at; None: polymorphic
         self.field = field  # the JSON field holding the ids, if this side holds them
         self.include = include  # the include= value that makes the server send the ids
         self.inverse_of = inverse_of  # the relation on the target that points back here
+        # A hub (a skill, a workweek) holds the records pointing at it weakly: it does not
+        # own them, and holding them strongly would keep the whole graph alive through it.
+        self.weak = weak
         self.name = ""
         self.slot = ""
         self.inverse_slot = ""
@@ -214,7 +225,27 @@ class _Relation:
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
         self.slot = "@" + name if self.field else ""
-        self.inverse_slot = "~" + name if self.inverse_of else ""
+        prefix = WEAK_INVERSE if self.weak else INVERSE
+        self.inverse_slot = prefix + name if self.inverse_of else ""
+
+    def targets(self, obj: Model) -> list[Model] | None:
+        """What this relation of `obj` links to, placeholders included; None if not loaded.
+
+        For a one-relation the list has at most one record: the target, or for an inverse
+        link the record that linked here most recently.
+        """
+        d = obj.__dict__
+        if self.slot and self.slot in d:
+            value = d[self.slot]
+            if value is None:
+                return []
+            return list(value) if self.many else [value]
+        if self.inverse_slot and self.inverse_slot in d:
+            inverse = d[self.inverse_slot]
+            if self.weak:
+                inverse = [t for t in (ref() for ref in inverse) if t is not None]
+            return list(inverse) if self.many else inverse[-1:]
+        return None
 
     def _not_loaded(self, obj: Model) -> RelationNotLoadedError:
         if self.field:
@@ -253,20 +284,15 @@ class One(_Relation, Generic[T]):
     def __get__(self, obj: Model | None, owner: type | None = None) -> One[T] | T | None:
         if obj is None:
             return self
-        d = obj.__dict__
-        if self.slot and self.slot in d:
-            target = d[self.slot]
-        elif self.inverse_slot and self.inverse_slot in d:
-            # The most recently linked record that points back here wins.
-            inverse = d[self.inverse_slot]
-            target = inverse[-1] if inverse else None
-        else:
+        found = self.targets(obj)
+        if found is None:
             raise self._not_loaded(obj)
-        if target is None:
+        if not found:
             return None
+        target = found[0]
         if STUB in target.__dict__:
             raise self._dangling(obj, [target])
-        return target  # type: ignore[no-any-return]
+        return target  # type: ignore[return-value]
 
 
 class Many(_Relation, Generic[T]):
@@ -287,17 +313,13 @@ class Many(_Relation, Generic[T]):
     def __get__(self, obj: Model | None, owner: type | None = None) -> Many[T] | list[T]:
         if obj is None:
             return self
-        d = obj.__dict__
-        if self.slot and self.slot in d:
-            targets = list(d[self.slot])
-        elif self.inverse_slot and self.inverse_slot in d:
-            targets = list(d[self.inverse_slot])
-        else:
+        targets = self.targets(obj)
+        if targets is None:
             raise self._not_loaded(obj)
         stubs = [t for t in targets if STUB in t.__dict__]
         if stubs:
             raise self._dangling(obj, stubs)
-        return targets
+        return targets  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------
@@ -325,9 +347,7 @@ class Model:
     def extra(self) -> dict[str, Any]:
         """Fields the server sent that this model does not declare (the API adds fields)."""
         known = type(self).__kantata_fields__
-        return {
-            k: v for k, v in self.__dict__.items() if k not in known and k[:1] not in ("@", "~")
-        }
+        return {k: v for k, v in self.__dict__.items() if k not in known and k[:1] not in PRIVATE}
 
     def __repr__(self) -> str:
         d = self.__dict__
@@ -404,6 +424,7 @@ def wire_inverses() -> None:
             assert rel.target is not None, f"{cls.__name__}.{rel.name}: inverse needs a target"
             forward = _REGISTRY[rel.target].__kantata_relations__[rel.inverse_of]
             assert forward.field and not forward.many, f"{forward.name} cannot feed an inverse"
+            assert not (rel.weak and forward.poly), "a polymorphic link feeds strong inverses only"
             forward.feeds[cls.__kantata_key__] = rel.inverse_slot
 
 

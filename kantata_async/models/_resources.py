@@ -193,7 +193,7 @@ class Skill(Model):
         include="external_references",
         inverse_of="subject",
     )
-    skill_memberships = Many["SkillMembership"]("skill_memberships", inverse_of="skill")
+    skill_memberships = Many["SkillMembership"]("skill_memberships", inverse_of="skill", weak=True)
 
 
 @model("roles")
@@ -242,6 +242,7 @@ class Workweek(Model):
         field="workweek_membership_ids",
         include="workweek_memberships",
         inverse_of="workweek",
+        weak=True,
     )
 
 
