@@ -30,6 +30,7 @@ from ._errors import (
 from ._graph import Graph
 from ._pagination import ListRequest, Page, WalkStats
 from ._retry import Failure, RetryPolicy
+from .export import ExportError, ExportProgress, ExportSummary
 from .models import (
     AccountMembership,
     Capacity,
@@ -48,6 +49,7 @@ from .models import (
     loaded_fields,
 )
 from .oauth import OAuthError, OAuthToken
+from .sync import Watermark
 
 __version__ = "0.1.0.dev0"
 
@@ -63,6 +65,9 @@ __all__ = [
     "CustomFieldValue",
     "DanglingReferenceError",
     "ErrorDetail",
+    "ExportError",
+    "ExportProgress",
+    "ExportSummary",
     "ExternalReference",
     "Failure",
     "FieldNotLoadedError",
@@ -91,6 +96,7 @@ __all__ = [
     "UnprocessableEntityError",
     "User",
     "WalkStats",
+    "Watermark",
     "WorkSample",
     "Workweek",
     "WorkweekMembership",

@@ -315,9 +315,12 @@ class Exporter:
             # others, so at most a window of pages is in memory whatever the size.
             # `pages()` is an async generator; closing it at once cancels the fetches in
             # flight, so a failed or cancelled export leaves no task running.
+            width = self._concurrency or self._client.max_concurrency
             pages = cast(
                 "AsyncGenerator[Page[Model], None]",
-                self._walk.pages(self._concurrency, ordered=False),
+                # A bulk export asks for its first window before page 1 answers: one round
+                # trip saved, at the price of a few empty pages for a short list.
+                self._walk.pages(width, ordered=False, first_window=width),
             )
             async with aclosing(pages):
                 async for page in pages:
