@@ -22,6 +22,7 @@ import textwrap
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Literal, NoReturn, TextIO
 
 from ._client import DEFAULT_BASE_URL, KantataClient
@@ -30,6 +31,7 @@ from ._query import MAX_PER_PAGE, Kind, check_id
 from .export import Exporter, ExportError, ExportFormat, ExportProgress, ExportSummary
 from .resources.users import LIST_FILTERS as USER_FILTERS
 from .resources.workweek_memberships import LIST_FILTERS as WORKWEEK_MEMBERSHIP_FILTERS
+from .sync import Watermark
 
 __all__ = ["FILTERS", "ProgressDisplay", "UsageError", "format_summary", "main", "parse_filters"]
 
@@ -269,6 +271,8 @@ def format_summary(summary: ExportSummary, stopped: str | None = None) -> str:
         ("elapsed", f"{summary.elapsed:.1f} s ({summary.rate:,.0f} records/s)"),
         ("output", f"{where} ({summary.format})"),
     ]
+    if summary.watermark is not None:
+        rows.append(("watermark", summary.watermark.at.isoformat()))
     body = "".join(f"  {name:<12} {value}\n" for name, value in rows)
     return f"{PROG}: {head}\n{body}"
 
@@ -421,12 +425,43 @@ def _parser(console: _Console) -> _Parser:
         help="allow a plain http:// base URL to a non-loopback host (sends the token unencrypted)",
     )
     export.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only what changed since WHEN: an ISO 8601 datetime with an offset "
+        "(2026-11-01T00:00:00Z) or a watermark file written by --watermark-out",
+    )
+    export.add_argument(
+        "--watermark-out",
+        metavar="FILE",
+        help="after a complete export, write the watermark for the next --since to FILE",
+    )
+    export.add_argument(
         "--progress",
         choices=("auto", "bar", "plain", "none"),
         default="auto",
         help="progress on stderr: a bar on a terminal, plain lines otherwise (default auto)",
     )
     return parser
+
+
+def parse_since(value: str) -> Watermark:
+    """`--since`: an aware ISO 8601 datetime, or the path of a saved watermark."""
+    text = value.strip()
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        path = Path(text)
+        if not path.is_file():
+            raise UsageError(
+                f"--since {value!r} is neither an ISO 8601 datetime nor a watermark file"
+            ) from None
+        try:
+            return Watermark.load(path)
+        except (OSError, ValueError) as err:
+            raise UsageError(f"--since {value!r}: {err}") from err
+    if when.tzinfo is None:
+        raise UsageError(f"--since {value!r} needs an offset (Z or +HH:MM)")
+    return Watermark(when)
 
 
 def _secrets_in(argv: Sequence[str]) -> set[str]:
@@ -477,6 +512,9 @@ def _export(args: argparse.Namespace, console: _Console) -> int:
         mode = args.progress
     display = ProgressDisplay(console.stream, mode, args.resource)
     try:
+        since = parse_since(args.since) if args.since is not None else None
+        if args.watermark_out and since is None:
+            raise UsageError("--watermark-out needs --since (use --since 1970-01-01T00:00:00Z)")
         filters = parse_filters(args.resource, args.filter)
         include = [p.strip() for entry in args.include for p in entry.split(",") if p.strip()]
         # --concurrency bounds the client's requests too (pages and nested include lookups).
@@ -498,6 +536,7 @@ def _export(args: argparse.Namespace, console: _Console) -> int:
             concurrency=args.concurrency,
             per_page=args.per_page,
             on_progress=display.update,
+            since=since,
         )
     except (UsageError, ValueError) as err:
         message = str(err).replace("allow_insecure_http=True", "--allow-insecure-http")
@@ -525,4 +564,10 @@ def _export(args: argparse.Namespace, console: _Console) -> int:
         return EXIT_ERROR
     display.finish()
     console.write(format_summary(summary))
+    if summary.watermark is not None and args.watermark_out:
+        try:
+            summary.watermark.save(args.watermark_out)
+        except OSError as err:
+            console.error(f"cannot write the watermark: {err}", "export")
+            return EXIT_ERROR
     return EXIT_OK

@@ -57,6 +57,7 @@ import os
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, TextIO, cast, get_args
 
@@ -70,6 +71,7 @@ from .models._base import _REGISTRY, STUB, _Relation
 from .resources._nested import IncludeTree, parse_includes
 from .resources.users import Users
 from .resources.workweek_memberships import WorkweekMemberships
+from .sync import DEFAULT_OVERLAP, ChangeTracker, Watermark, as_watermark
 
 if TYPE_CHECKING:
     from ._client import KantataClient
@@ -150,6 +152,7 @@ class ExportSummary:
     count_drift: int
     elapsed: float
     complete: bool
+    watermark: Watermark | None = None
 
     @property
     def rate(self) -> float:
@@ -201,6 +204,8 @@ class Exporter:
         concurrency: int | None = None,
         per_page: int = MAX_PER_PAGE,
         on_progress: ProgressCallback | None = None,
+        since: Watermark | datetime | None = None,
+        overlap: timedelta = DEFAULT_OVERLAP,
     ) -> None:
         if resource not in _MODELS:
             raise ValueError(
@@ -223,6 +228,14 @@ class Exporter:
             raise ValueError(
                 f"unknown filter(s) for {resource}: {', '.join(unknown)}; valid: {', '.join(valid)}"
             )
+        self._tracker: ChangeTracker | None = None
+        if since is not None:
+            if "updated_after" in given:
+                raise ValueError("pass since= or the updated_after filter, not both")
+            self._tracker = ChangeTracker(as_watermark(since), overlap)
+            given["updated_after"] = self._tracker.updated_after
+        self.watermark: Watermark | None = None
+        """With `since=`: the watermark for the next run, once the export is complete."""
         # Builds and checks the request; nothing is sent until the walk starts.
         self._walk: ListRequest[Model] = endpoint.list(
             include=list(include), per_page=per_page, **given
@@ -275,6 +288,7 @@ class Exporter:
             count_drift=p.records - (p.reported_count or 0),
             elapsed=p.elapsed,
             complete=self._complete,
+            watermark=self.watermark,
         )
 
     def _elapsed(self) -> float:
@@ -330,6 +344,8 @@ class Exporter:
                             stats.duplicates += 1
                             continue
                         seen.add(key)
+                        if self._tracker is not None and not self._tracker.accept(record):
+                            continue  # this version went out with the previous run
                         sink.write(record)
                         # Counted as `async for` over the walk would count them.
                         stats.records += 1
@@ -338,6 +354,8 @@ class Exporter:
                     if self._on_progress is not None:
                         self._on_progress(self.progress())
             self._complete = True
+            if self._tracker is not None:
+                self.watermark = self._tracker.finish()
         except (KantataError, OSError) as err:
             self._stopped = time.monotonic()
             raise ExportError(self.summary, err) from err
@@ -360,6 +378,8 @@ async def export(
     concurrency: int | None = None,
     per_page: int = MAX_PER_PAGE,
     on_progress: ProgressCallback | None = None,
+    since: Watermark | datetime | None = None,
+    overlap: timedelta = DEFAULT_OVERLAP,
 ) -> ExportSummary:
     """Export every `resource` record the token can see to `out`, streaming.
 
@@ -377,6 +397,10 @@ async def export(
         concurrency: pages fetched at once (the client's `max_concurrency` by default).
         per_page: records per page (1 to 200; the most the API allows by default).
         on_progress: called with an `ExportProgress` after each page is written.
+        since: export only what changed since this `Watermark` (or aware datetime), less
+            `overlap`; versions the watermark says went out before are skipped, and a
+            complete export's `summary.watermark` is the one for the next run
+            (see `kantata_async.sync`).
 
     Returns the `ExportSummary`. Raises `ValueError` before any request for a bad argument,
     and `ExportError` (with the summary so far) when the API, the connection or the file
@@ -392,6 +416,8 @@ async def export(
         concurrency=concurrency,
         per_page=per_page,
         on_progress=on_progress,
+        since=since,
+        overlap=overlap,
     )
     return await exporter.run()
 

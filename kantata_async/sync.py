@@ -27,7 +27,7 @@ import attrs
 from ._pagination import ListRequest
 from .models import Model
 
-__all__ = ["Changes", "Watermark", "changes"]
+__all__ = ["ChangeTracker", "Changes", "Watermark", "as_watermark", "changes"]
 
 M = TypeVar("M", bound=Model)
 
@@ -100,26 +100,94 @@ class Watermark:
         return cls.loads(Path(path).read_text(encoding="utf-8"))
 
 
+class ChangeTracker:
+    """One sync run's bookkeeping: which records to deliver, and the next watermark.
+
+    Ask for `updated_after`, pass every record the walk yields to `accept` (False: it was
+    delivered before, skip it), and call `finish` once the walk has ended.
+    """
+
+    def __init__(
+        self,
+        since: Watermark,
+        overlap: timedelta = DEFAULT_OVERLAP,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if overlap < timedelta(0):
+            raise ValueError(f"overlap must not be negative, got {overlap}")
+        self.since = since
+        self.overlap = overlap
+        self.delivered = 0
+        self.skipped = 0
+        self._started = clock()
+        self._newest: datetime | None = None
+        self._unstamped = False
+        self._stamped: dict[tuple[str, str], datetime] = {}
+
+    @property
+    def updated_after(self) -> datetime:
+        """The `updated_after` filter for this run: the watermark less the overlap."""
+        return self.since.at - self.overlap
+
+    def accept(self, record: Model) -> bool:
+        """Whether to deliver `record`; False when this version was delivered before."""
+        raw = record.__dict__
+        stamp = _stamp(raw.get("updated_at"))
+        if stamp is None:
+            self._unstamped = True
+        else:
+            if self._newest is None or stamp > self._newest:
+                self._newest = stamp
+            pair = (raw["id"], stamp.isoformat())
+            if pair in self.since.recent:
+                self.skipped += 1
+                return False
+            self._stamped[pair] = stamp
+        self.delivered += 1
+        return True
+
+    def finish(self) -> Watermark:
+        """The watermark for the next run.
+
+        Records with `updated_at` move it to the newest one seen (the server's clock);
+        records without it leave only this machine's clock at the start of the run; an empty
+        answer leaves it where it was.
+        """
+        at = self.since.at
+        if self._newest is not None:
+            at = max(at, self._newest)
+        elif self._unstamped:
+            at = max(at, self._started)
+        window_start = at - self.overlap
+        recent = {p for p, s in self._stamped.items() if s >= window_start}
+        recent |= {p for p in self.since.recent if (_stamp(p[1]) or at) >= window_start}
+        return Watermark(at, frozenset(recent))
+
+
 class Changes(Generic[M]):
     """The records changed since a watermark; iterate once, then read `watermark`."""
 
     def __init__(
         self,
         listing: Callable[..., ListRequest[M]],
-        since: Watermark,
-        overlap: timedelta,
+        tracker: ChangeTracker,
         kwargs: dict[str, Any],
-        clock: Callable[[], datetime],
     ) -> None:
-        self.since = since
-        self.overlap = overlap
-        self.delivered = 0
-        self.skipped = 0
+        self.tracker = tracker
         self._listing = listing
         self._kwargs = kwargs
-        self._clock = clock
         self._watermark: Watermark | None = None
         self._started = False
+
+    @property
+    def delivered(self) -> int:
+        """Records delivered so far."""
+        return self.tracker.delivered
+
+    @property
+    def skipped(self) -> int:
+        """Records skipped because the previous run delivered this version already."""
+        return self.tracker.skipped
 
     @property
     def watermark(self) -> Watermark:
@@ -135,38 +203,16 @@ class Changes(Generic[M]):
         return self._run()
 
     async def _run(self) -> AsyncIterator[M]:
-        started = self._clock()
-        after = self.since.at - self.overlap
-        listing = self._listing(updated_after=after, **self._kwargs)
-        newest: datetime | None = None
-        unstamped = False
-        stamped: dict[tuple[str, str], datetime] = {}
+        listing = self._listing(updated_after=self.tracker.updated_after, **self._kwargs)
         async for record in listing:
-            raw = record.__dict__
-            stamp = _stamp(raw.get("updated_at"))
-            if stamp is None:
-                unstamped = True
-            else:
-                newest = stamp if newest is None or stamp > newest else newest
-                pair = (raw["id"], stamp.isoformat())
-                if pair in self.since.recent:
-                    self.skipped += 1
-                    continue
-                stamped[pair] = stamp
-            self.delivered += 1
-            yield record
-        # Records with `updated_at` move the mark to the newest one seen (the server's clock);
-        # records without it leave only this machine's clock at the start of the run; an
-        # empty answer leaves the mark where it was.
-        at = self.since.at
-        if newest is not None:
-            at = max(at, newest)
-        elif unstamped:
-            at = max(at, started)
-        window_start = at - self.overlap
-        recent = {p for p, s in stamped.items() if s >= window_start}
-        recent |= {p for p in self.since.recent if (_stamp(p[1]) or at) >= window_start}
-        self._watermark = Watermark(at, frozenset(recent))
+            if self.tracker.accept(record):
+                yield record
+        self._watermark = self.tracker.finish()
+
+
+def as_watermark(since: Watermark | datetime) -> Watermark:
+    """A watermark from a watermark or an aware datetime."""
+    return since if isinstance(since, Watermark) else Watermark(_aware(since, "since"))
 
 
 def changes(
@@ -184,7 +230,4 @@ def changes(
     """
     if "updated_after" in kwargs:
         raise ValueError("updated_after comes from the watermark; do not pass it")
-    if overlap < timedelta(0):
-        raise ValueError(f"overlap must not be negative, got {overlap}")
-    mark = since if isinstance(since, Watermark) else Watermark(_aware(since, "since"))
-    return Changes(listing, mark, overlap, kwargs, clock)
+    return Changes(listing, ChangeTracker(as_watermark(since), overlap, clock), kwargs)

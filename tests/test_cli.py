@@ -504,3 +504,79 @@ def test_the_summary_says_what_happened() -> None:
         "  elapsed      3.0 s (400 records/s)",
         "  output       /data/users.csv (csv)",
     ]
+
+
+# -- incremental: --since and --watermark-out ---------------------------------------------
+
+
+def _wm_args(served: Served, out: Path, *extra: str) -> list[str]:
+    return [
+        "export",
+        "workweek_memberships",
+        "--base-url",
+        served.url,
+        "--token",
+        served.token,
+        "--out",
+        str(out),
+        *extra,
+    ]
+
+
+def test_since_and_watermark_out_export_only_what_changed(
+    served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state.json"
+    first = tmp_path / "first.ndjson"
+    code = main(
+        _wm_args(served, first, "--since", "2000-01-01T00:00:00Z", "--watermark-out", str(state))
+    )
+    err = capfd.readouterr().err
+    assert code == 0, err
+    assert "watermark" in err
+    every = served.fake.dataset.records["workweek_memberships"]
+    assert len(first.read_text().splitlines()) == len(every)
+    assert state.is_file()
+
+    # Nothing changed: the next run, from the saved watermark, writes nothing.
+    second = tmp_path / "second.ndjson"
+    assert main(_wm_args(served, second, "--since", str(state), "--watermark-out", str(state))) == 0
+    assert second.read_text() == ""
+
+    # One membership changes: exactly that one comes.
+    changed = next(iter(every))
+
+    async def change() -> None:
+        served.fake.dataset.update("workweek_memberships", changed, end_date="2031-01-04")
+
+    asyncio.run_coroutine_threadsafe(change(), served.loop).result(10)
+    third = tmp_path / "third.ndjson"
+    assert main(_wm_args(served, third, "--since", str(state))) == 0
+    rows = [json.loads(line) for line in third.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [changed]
+    assert rows[0]["end_date"] == "2031-01-04"
+    query = served.fake.requests[-1].query
+    assert "updated_after" in query
+
+
+@pytest.mark.parametrize(
+    ("since", "message"),
+    [
+        ("2026-01-01T00:00:00", "needs an offset"),
+        ("yesterday", "neither an ISO 8601 datetime nor a watermark file"),
+    ],
+)
+def test_bad_since_is_a_usage_error(
+    served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str], since: str, message: str
+) -> None:
+    code = main(_wm_args(served, tmp_path / "x.ndjson", "--since", since))
+    assert code == 2
+    assert message in capfd.readouterr().err
+
+
+def test_watermark_out_needs_since(
+    served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    code = main(_wm_args(served, tmp_path / "x.ndjson", "--watermark-out", str(tmp_path / "s")))
+    assert code == 2
+    assert "--watermark-out needs --since" in capfd.readouterr().err
