@@ -43,6 +43,7 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/normalize.py
 	$(BIN)/python benchmarks/concurrency.py
+	$(BIN)/python benchmarks/memory.py
 	$(BIN)/python benchmarks/overhead.py
 
 clean:

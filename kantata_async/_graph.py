@@ -114,7 +114,7 @@ class Graph:
 
     # Sweep dead weak references out of a key's map once it grows past this many entries
     # (and past twice its size after the last sweep): amortised O(1) per record.
-    _SWEEP_MIN = 1024
+    _SWEEP_MIN = 4096
 
     def __init__(self) -> None:
         self._maps: dict[str, dict[str, weakref.ref[Model]]] = {}
@@ -399,7 +399,11 @@ class Graph:
             if len(m) >= self._sweep_at[key]:
                 for id_ in [i for i, r in m.items() if r() is None]:
                     del m[id_]
-                self._sweep_at[key] = max(self._SWEEP_MIN, 2 * len(m))
+                # Next sweep after a fixed share of new entries, not when the map doubles:
+                # records that died in a reference cycle still count as alive until the
+                # cycle collector runs, and a doubling rule would let their dead entries pile
+                # up over a long export.
+                self._sweep_at[key] = len(m) + max(self._SWEEP_MIN, len(m) // 4)
 
 
 # -- the generated link pass ---------------------------------------------------------------

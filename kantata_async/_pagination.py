@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ._errors import PayloadError
+from ._ids import IdSet
 from .models import Model
 
 __all__ = ["ListRequest", "Page", "WalkStats"]
@@ -264,13 +265,11 @@ class ListRequest(Generic[M]):
                 await asyncio.gather(*pending, return_exceptions=True)
 
     async def _items(self) -> AsyncIterator[M]:
-        seen: set[str] = set()
+        seen = IdSet()
         async for page in self.pages():
             for item in page.items:
-                key = item.__dict__["id"]
-                if key in seen:
+                if not seen.add(item.__dict__["id"]):
                     self.stats.duplicates += 1
                     continue
-                seen.add(key)
                 self.stats.records += 1
                 yield item

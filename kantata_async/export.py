@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import gc
 import inspect
 import io
 import json
@@ -65,6 +66,7 @@ import attrs
 
 from ._convert import to_dict
 from ._errors import DanglingReferenceError, KantataError, RelationNotLoadedError
+from ._ids import IdSet
 from ._query import MAX_PER_PAGE
 from .models import Model, User, WorkweekMembership
 from .models._base import _REGISTRY, STUB, _Relation
@@ -90,6 +92,9 @@ __all__ = [
 ExportResource = Literal["users", "workweek_memberships"]
 ExportFormat = Literal["ndjson", "csv"]
 ProgressCallback = Callable[["ExportProgress"], None]
+
+GC_EVERY = 25
+"""Pages between the export's garbage collections (about 20 ms each, per 5,000 records)."""
 
 _MODELS: Final[dict[str, type[Model]]] = {
     "users": User,
@@ -206,6 +211,7 @@ class Exporter:
         on_progress: ProgressCallback | None = None,
         since: Watermark | datetime | None = None,
         overlap: timedelta = DEFAULT_OVERLAP,
+        gc_every: int | None = GC_EVERY,
     ) -> None:
         if resource not in _MODELS:
             raise ValueError(
@@ -228,6 +234,9 @@ class Exporter:
             raise ValueError(
                 f"unknown filter(s) for {resource}: {', '.join(unknown)}; valid: {', '.join(valid)}"
             )
+        if gc_every is not None and (not isinstance(gc_every, int) or gc_every < 1):
+            raise ValueError(f"gc_every must be None or an int >= 1, got {gc_every!r}")
+        self._gc_every = gc_every
         self._tracker: ChangeTracker | None = None
         if since is not None:
             if "updated_after" in given:
@@ -320,7 +329,7 @@ class Exporter:
         self._requests_at_start = transport.requests_sent
         self._retries_at_start = transport.retries
         self._started = time.monotonic()
-        seen: set[str] = set()
+        seen = IdSet()
         stats = self._walk.stats
         sink: _Sink | None = None
         try:
@@ -339,11 +348,9 @@ class Exporter:
             async with aclosing(pages):
                 async for page in pages:
                     for record in page.items:
-                        key = record.__dict__["id"]
-                        if key in seen:
+                        if not seen.add(record.__dict__["id"]):
                             stats.duplicates += 1
                             continue
-                        seen.add(key)
                         if self._tracker is not None and not self._tracker.accept(record):
                             continue  # this version went out with the previous run
                         sink.write(record)
@@ -351,6 +358,12 @@ class Exporter:
                         stats.records += 1
                     self._pages += 1
                     sink.flush()
+                    if self._gc_every is not None and self._pages % self._gc_every == 0:
+                        # The live graph is cyclic (a user and its account membership point
+                        # at each other), so the pages already written are freed by the cycle
+                        # collector, not at once; collecting on a schedule keeps the peak
+                        # flat however long the export.
+                        gc.collect()
                     if self._on_progress is not None:
                         self._on_progress(self.progress())
             self._complete = True
@@ -380,6 +393,7 @@ async def export(
     on_progress: ProgressCallback | None = None,
     since: Watermark | datetime | None = None,
     overlap: timedelta = DEFAULT_OVERLAP,
+    gc_every: int | None = GC_EVERY,
 ) -> ExportSummary:
     """Export every `resource` record the token can see to `out`, streaming.
 
@@ -401,6 +415,9 @@ async def export(
             `overlap`; versions the watermark says went out before are skipped, and a
             complete export's `summary.watermark` is the one for the next run
             (see `kantata_async.sync`).
+        gc_every: run a full garbage collection every this many pages (default 25), so that
+            the pages written, which the cycle collector frees, do not pile up between
+            Python's own collections; None leaves collection to Python.
 
     Returns the `ExportSummary`. Raises `ValueError` before any request for a bad argument,
     and `ExportError` (with the summary so far) when the API, the connection or the file
@@ -418,6 +435,7 @@ async def export(
         on_progress=on_progress,
         since=since,
         overlap=overlap,
+        gc_every=gc_every,
     )
     return await exporter.run()
 
