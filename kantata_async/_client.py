@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import ssl as ssl_module
 from types import TracebackType
 
@@ -13,6 +12,7 @@ from ._graph import Graph
 from ._retry import RetryPolicy
 from ._secret import Secret
 from ._transport import Transport
+from ._urls import checked_base_url
 from .models import (
     AccountMembership,
     CustomFieldValue,
@@ -38,17 +38,6 @@ def _user_agent() -> str:
     from . import __version__
 
     return f"kantata_async/{__version__} aiohttp/{aiohttp.__version__}"
-
-
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class KantataClient:
@@ -99,16 +88,9 @@ class KantataClient:
             raise ValueError("token must be a non-empty string")
         if any(c in token for c in "\r\n"):
             raise ValueError("token must not contain line breaks")
-        url = URL(str(base_url))
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"base_url must be an http(s) URL, got {str(base_url)!r}")
-        if url.scheme == "http" and not (allow_insecure_http or _is_loopback(url.host)):
-            raise ValueError(
-                f"base_url {str(url)!r} is plain http to a non-loopback host: the token would "
-                "travel unencrypted. Use https, or pass allow_insecure_http=True."
-            )
-        if not url.path.endswith("/"):
-            url = url.with_path(url.path + "/")
+        url = checked_base_url(
+            base_url, allow_insecure_http=allow_insecure_http, carries="the token"
+        )
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
             raise ValueError(f"max_concurrency must be an int, got {max_concurrency!r}")
         if max_concurrency < 1:

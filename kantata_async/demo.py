@@ -23,12 +23,11 @@ import shlex
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
-from typing import IO
 
 from . import KantataClient, User
+from .testing import FakeKantataProcess
 
 __all__ = ["main"]
 
@@ -42,58 +41,6 @@ _START_TIMEOUT = 30.0
 def say(text: str = "") -> None:
     # Flushed at once: the child processes write to the same terminal.
     print(text, flush=True)
-
-
-def start_server() -> tuple[subprocess.Popen[str], str, str]:
-    """Start the fake server process; return it with its base URL and token."""
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kantata_async.testing",
-            "--users",
-            str(USERS),
-            "--seed",
-            str(SEED),
-            "--latency",
-            str(LATENCY),
-            "--port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert server.stdout is not None
-    banner: dict[str, str] = {}
-    deadline = time.monotonic() + _START_TIMEOUT
-    # It prints KEY=value lines once it listens; the two needed here are among them.
-    while not {"KANTATA_BASE_URL", "KANTATA_TOKEN"} <= banner.keys():
-        line = server.stdout.readline()
-        if not line or time.monotonic() > deadline:
-            stop_server(server)
-            raise RuntimeError("the fake Kantata server did not start (see its error above)")
-        key, sep, value = line.strip().partition("=")
-        if sep:
-            banner[key] = value
-    # Keep reading whatever else it prints, so that a full pipe can never block it.
-    threading.Thread(target=_drain, args=(server.stdout,), daemon=True).start()
-    return server, banner["KANTATA_BASE_URL"], banner["KANTATA_TOKEN"]
-
-
-def _drain(stream: IO[str]) -> None:
-    for _ in stream:
-        pass
-
-
-def stop_server(server: subprocess.Popen[str]) -> None:
-    """Stop the server process (SIGTERM, then SIGKILL after 5 s) and reap it."""
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def run_export(base_url: str, token: str, out: Path) -> int:
@@ -187,16 +134,20 @@ def main() -> int:
     out_dir = Path(tempfile.mkdtemp(prefix="kantata-demo-"))
     out = out_dir / "users.ndjson"
     say(f"Starting a fake Kantata: {USERS:,} users, {LATENCY * 1000:.0f} ms per request ...")
+    server = FakeKantataProcess(USERS, seed=SEED, latency=LATENCY, start_timeout=_START_TIMEOUT)
     try:
-        server, base_url, token = start_server()
+        server.start()
     except KeyboardInterrupt:
+        server.stop()
         say("\ndemo interrupted")
         return 130
     except RuntimeError as err:
         say(f"demo: {err}")
         return 1
     try:
-        say(f"Listening at {base_url} (its own process, pid {server.pid}).\n")
+        base_url, token = server.base_url, server.token
+        pid = server.process.pid if server.process else "?"
+        say(f"Listening at {base_url} (its own process, pid {pid}).\n")
         status = run_export(base_url, token, out)
         if status != 0:
             say(f"\nThe export exited with status {status}; what it wrote is in {out}.")
@@ -210,7 +161,7 @@ def main() -> int:
         say(f"\ndemo interrupted; whatever was exported is in {out}")
         return 130
     finally:
-        stop_server(server)
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -46,8 +46,9 @@ import aiohttp
 import attrs
 from yarl import URL
 
-from ._client import _is_loopback, _user_agent
+from ._client import _user_agent
 from ._errors import APIConnectionError, APITimeoutError, KantataError, parse_error_details
+from ._urls import checked_base_url
 
 __all__ = [
     "DEFAULT_OAUTH_BASE_URL",
@@ -132,18 +133,9 @@ class OAuthToken:
 
 def _oauth_root(base_url: str | URL, allow_insecure_http: bool) -> URL:
     """`base_url` checked (http(s), a host, no query) and ending with a slash."""
-    url = URL(str(base_url))
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(f"base_url must be an http(s) URL, got {str(base_url)!r}")
+    url = checked_base_url(base_url, allow_insecure_http=allow_insecure_http, carries="credentials")
     if url.query_string or url.fragment:
         raise ValueError(f"base_url must not have a query or fragment, got {str(base_url)!r}")
-    if url.scheme == "http" and not (allow_insecure_http or _is_loopback(url.host)):
-        raise ValueError(
-            f"base_url {str(url)!r} is plain http to a non-loopback host: credentials would "
-            "travel unencrypted. Use https, or pass allow_insecure_http=True."
-        )
-    if not url.path.endswith("/"):
-        url = url.with_path(url.path + "/")
     return url
 
 

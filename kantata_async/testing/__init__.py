@@ -20,10 +20,23 @@ reported count that lies) and `on_request` (change the data while a client walks
 (users, account memberships, roles, managers, skills and skill memberships, workweeks and
 workweek memberships, custom field values, external references, work samples) and renders
 response envelopes from it exactly as the API shapes them.
+
+`FakeKantataProcess(users=10_000, latency=0.05)` runs the same server in a child process (a
+context manager exposing `base_url` and `token`), so that its CPU does not compete with the
+client under test: the demo and the benchmarks use it.
 """
 
 from ._dataset import INCLUDES, Dataset, Include
+from ._process import FakeKantataProcess
 from ._recording import RecordedRequest, UploadedFile
 from ._server import FakeKantata
 
-__all__ = ["INCLUDES", "Dataset", "FakeKantata", "Include", "RecordedRequest", "UploadedFile"]
+__all__ = [
+    "INCLUDES",
+    "Dataset",
+    "FakeKantata",
+    "FakeKantataProcess",
+    "Include",
+    "RecordedRequest",
+    "UploadedFile",
+]

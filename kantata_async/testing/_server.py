@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import hashlib
 import inspect
-import ipaddress
 import json
 import logging
 import random
@@ -20,6 +19,7 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
+from .._urls import is_loopback
 from ._dataset import Dataset
 from ._faults import (
     MALFORMED_KINDS,
@@ -100,17 +100,11 @@ def _loopback(host: str) -> str:
     if host == "localhost":
         # One address only: "localhost" may bind ::1 and 127.0.0.1 on two different ports.
         return "127.0.0.1"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(
-            f"FakeKantata listens on loopback only; {host!r} is not a loopback address"
-        ) from None
-    if not address.is_loopback:
+    if not is_loopback(host):
         raise ValueError(
             f"FakeKantata listens on loopback only; {host!r} is not a loopback address"
         )
-    return host
+    return host.strip("[]")
 
 
 # Path segments after the key that are routes of their own rather than record ids.

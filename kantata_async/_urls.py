@@ -1,0 +1,40 @@
+"""Base URL checks shared by the client and OAuth: http(s) only, plain http only to loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from yarl import URL
+
+__all__ = ["checked_base_url", "is_loopback"]
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether `host` is this machine: localhost, 127.0.0.0/8 or ::1."""
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def checked_base_url(base_url: str | URL, *, allow_insecure_http: bool, carries: str) -> URL:
+    """`base_url` as a URL ending with a slash, or ValueError naming what is wrong.
+
+    Plain `http://` is refused unless the host is loopback or `allow_insecure_http` is set:
+    `carries` (the token, credentials) would travel unencrypted.
+    """
+    url = URL(str(base_url))
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"base_url must be an http(s) URL, got {str(base_url)!r}")
+    if url.scheme == "http" and not (allow_insecure_http or is_loopback(url.host)):
+        raise ValueError(
+            f"base_url {str(url)!r} is plain http to a non-loopback host: {carries} would "
+            "travel unencrypted. Use https, or pass allow_insecure_http=True."
+        )
+    if not url.path.endswith("/"):
+        url = url.with_path(url.path + "/")
+    return url
