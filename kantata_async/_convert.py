@@ -21,7 +21,7 @@ import cattrs.gen
 from cattrs.strategies import configure_union_passthrough
 
 from ._errors import PayloadError
-from .models._base import STUB, Model, _to_datetime, loaded_fields
+from .models._base import STUB, Model, _to_datetime
 
 __all__ = ["converter", "from_dict", "to_dict", "validate"]
 
@@ -33,10 +33,24 @@ def _is_model(cls: Any) -> bool:
 
 
 def _unstructure_model(obj: Model) -> dict[str, Any]:
-    if STUB in obj.__dict__:
-        raise ValueError(f"{type(obj).__name__} {obj.__dict__.get('id')!r} is not loaded")
-    out = {k: converter.unstructure(v) for k, v in loaded_fields(obj).items()}
-    out.update(obj.extra)
+    d = obj.__dict__
+    if STUB in d:
+        raise ValueError(f"{type(obj).__name__} {d.get('id')!r} is not loaded")
+    # The stored values are the decoded JSON, so a copy is JSON-ready already, but for ids
+    # that came as ints and dates or times that a read has converted: the fix-ups below.
+    # No per-field work otherwise: an export writes every field of every record.
+    out = {k: v for k, v in d.items() if k[0] not in "@~%"}
+    for name, kind in type(obj).__kantata_fixups__:
+        value = out.get(name)
+        if value is None or type(value) is str:
+            continue
+        if kind == "id":
+            out[name] = str(value)
+        elif kind == "ids":
+            if type(value) is list and any(type(v) is not str for v in value):
+                out[name] = [v if type(v) is str else str(v) for v in value]
+        elif isinstance(value, date):
+            out[name] = value.isoformat()
     return out
 
 

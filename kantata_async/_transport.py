@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -29,17 +28,10 @@ from ._errors import (
     parse_error_details,
     status_error_class,
 )
+from ._json import DECODE_ERRORS as _DECODE_ERRORS
+from ._json import loads as _loads
 from ._retry import Failure, RetryPolicy, parse_retry_after
 from ._secret import Secret
-
-try:  # the `fast` extra
-    import orjson
-
-    _loads: Callable[[bytes], Any] = orjson.loads
-    _DECODE_ERRORS: tuple[type[Exception], ...] = (orjson.JSONDecodeError, UnicodeDecodeError)
-except ImportError:  # pragma: no cover - exercised when the extra is not installed
-    _loads = json.loads
-    _DECODE_ERRORS = (json.JSONDecodeError, UnicodeDecodeError)
 
 __all__ = ["Transport"]
 

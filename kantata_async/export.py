@@ -67,6 +67,7 @@ import attrs
 from ._convert import to_dict
 from ._errors import DanglingReferenceError, KantataError, RelationNotLoadedError
 from ._ids import IdSet
+from ._json import dumps
 from ._query import MAX_PER_PAGE
 from .models import Model, User, WorkweekMembership
 from .models._base import _REGISTRY, STUB, _Relation
@@ -329,6 +330,12 @@ class Exporter:
         self._requests_at_start = transport.requests_sent
         self._retries_at_start = transport.retries
         self._started = time.monotonic()
+        # What existed before the export (modules, the app) is set aside for its duration, so
+        # the scheduled collections walk only what the export made; `unfreeze` at the end
+        # hands it all back to the collector, so nothing that died meanwhile is kept.
+        frozen = self._gc_every is not None and gc.isenabled() and gc.get_freeze_count() == 0
+        if frozen:
+            gc.freeze()
         seen = IdSet()
         stats = self._walk.stats
         sink: _Sink | None = None
@@ -358,7 +365,12 @@ class Exporter:
                         stats.records += 1
                     self._pages += 1
                     sink.flush()
-                    if self._gc_every is not None and self._pages % self._gc_every == 0:
+                    remaining = (stats.reported_count or 0) - stats.records
+                    if (
+                        self._gc_every is not None
+                        and self._pages % self._gc_every == 0
+                        and remaining > len(page.items)  # not worth it for a last page
+                    ):
                         # The live graph is cyclic (a user and its account membership point
                         # at each other), so the pages already written are freed by the cycle
                         # collector, not at once; collecting on a schedule keeps the peak
@@ -373,6 +385,8 @@ class Exporter:
             self._stopped = time.monotonic()
             raise ExportError(self.summary, err) from err
         finally:
+            if frozen:
+                gc.unfreeze()
             if self._stopped is None:
                 self._stopped = time.monotonic()
             if sink is not None:
@@ -467,21 +481,28 @@ def _linked(obj: Model, rel: _Relation) -> Linked:
     except DanglingReferenceError:
         # The id arrived but the record did not (hidden from the token, or not included):
         # read the links themselves, so the row still says which record it was.
-        d = obj.__dict__
-        raw = d.get(rel.slot) if rel.slot and rel.slot in d else d.get(rel.inverse_slot)
+        targets = rel.targets(obj) or []
         if rel.many:
-            return list(raw or ())
-        if isinstance(raw, list):  # an inverse link: the most recent one wins, as on read
-            return raw[-1] if raw else None
-        return raw
+            return targets
+        return targets[0] if targets else None
     return value
 
 
-def _embed(obj: Model, tree: IncludeTree) -> dict[str, Any]:
-    """`obj` as a JSON-ready dict, with the relations of `tree` embedded in it."""
+def _embed(
+    obj: Model, tree: IncludeTree, memo: dict[int, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """`obj` as a JSON-ready dict, with the relations of `tree` embedded in it.
+
+    `memo` holds the dicts of related records already embedded in this page (a role is
+    shared by many users); they are only read, to be serialised at once.
+    """
     d = obj.__dict__
     if STUB in d:
         return {"id": d["id"]}
+    if memo is not None:
+        done = memo.get(id(obj))
+        if done is not None:
+            return done
     fields = to_dict(obj)
     row = {"id": fields.pop("id", d["id"])}  # first, where a reader looks for it
     row.update(fields)
@@ -492,9 +513,11 @@ def _embed(obj: Model, tree: IncludeTree) -> dict[str, Any]:
         if isinstance(value, _NotLoaded):
             continue
         if isinstance(value, list):
-            row[name] = [_embed(t, subtree) for t in value]
+            row[name] = [_embed(t, subtree, memo) for t in value]
         else:
-            row[name] = None if value is None else _embed(value, subtree)
+            row[name] = None if value is None else _embed(value, subtree, memo)
+    if memo is not None:
+        memo[id(obj)] = row
     return row
 
 
@@ -567,6 +590,8 @@ class _Sink:
     ) -> None:
         self._tree = tree
         self._format = format
+        # id(record) -> its embedded dict, for the records of the page being written.
+        self._memo: dict[int, dict[str, Any]] = {}
         if isinstance(out, str | os.PathLike):
             # Lone surrogates (legal in JSON strings) come out as `\udXXX`, which is still
             # valid JSON, rather than failing the export.
@@ -594,11 +619,23 @@ class _Sink:
         if self._columns is not None:
             line = self._csv_line(self._columns.cells(record))
         else:
-            row = _embed(record, self._tree)
-            line = json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n"
+            # The record itself comes once; only what it links to can repeat in a page.
+            row = _embed(record, {}, None)
+            relations = type(record).__kantata_relations__
+            for name, subtree in self._tree.items():
+                value = _linked(record, relations[name])
+                if isinstance(value, _NotLoaded):
+                    continue
+                if isinstance(value, list):
+                    row[name] = [_embed(t, subtree, self._memo) for t in value]
+                else:
+                    row[name] = None if value is None else _embed(value, subtree, self._memo)
+            line = dumps(row) + "\n"
         self._file.write(line)
 
     def flush(self) -> None:
+        """Flush the file, and forget this page's embedded records (memory stays flat)."""
+        self._memo.clear()
         self._file.flush()
 
     def close(self) -> None:

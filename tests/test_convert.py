@@ -36,7 +36,7 @@ def test_to_dict_gives_json_ready_values_and_keeps_extras() -> None:
         "id": "4",
         "user_id": "12",
         "start_date": "2026-01-04",
-        "created_at": "2026-01-02T10:00:00+00:00",
+        "created_at": "2026-01-02T10:00:00Z",  # the server's own text, read or not
         "added_by_api_later": {"x": 1},
     }
 
@@ -106,3 +106,27 @@ def test_validate_names_the_problem(data: dict[str, object], problem: str) -> No
         validate(from_dict(Skill, data))
     assert problem in str(info.value)
     assert "Skill '1'" in str(info.value)
+
+
+def test_to_dict_does_not_depend_on_what_was_read_before() -> None:
+    graph = Graph()
+    payload = {
+        "results": [
+            {"key": "workweek_memberships", "id": "1"},
+            {"key": "workweek_memberships", "id": "2"},
+        ],
+        "workweek_memberships": {
+            "1": {"created_at": "2026-01-02T10:00:00Z", "start_date": "2026-01-04", "user_id": 3},
+            "2": {"created_at": "2026-01-02T10:00:00Z", "start_date": "2026-01-04", "user_id": 3},
+        },
+    }
+    read, unread = graph.merge(payload)
+    assert isinstance(read, WorkweekMembership)
+    assert read.created_at == datetime(2026, 1, 2, 10, tzinfo=UTC)
+    assert read.start_date == date(2026, 1, 4)
+    assert to_dict(read) | {"id": "2"} == to_dict(unread)
+    # A later merge with new text replaces what was parsed from the old.
+    graph.merge(
+        {"results": [], "workweek_memberships": {"1": {"created_at": "2026-02-01T00:00:00Z"}}}
+    )
+    assert read.created_at == datetime(2026, 2, 1, tzinfo=UTC)

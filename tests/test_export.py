@@ -378,3 +378,23 @@ async def test_an_exporter_runs_once(client: KantataClient) -> None:
     await exporter.run()
     with pytest.raises(RuntimeError, match="already run"):
         await exporter.run()
+
+
+async def test_a_relation_the_server_sent_as_null_is_written_as_null(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path
+) -> None:
+    out = tmp_path / "users.ndjson"
+    await export(client, "users", out, include=["manager", "role"])
+    rows = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    users = fake.dataset.records["users"]
+    top = [i for i in rows if users[i]["manager_id"] is None]
+    managed = [i for i in rows if users[i]["manager_id"] is not None]
+    assert top and managed
+    for i in top:
+        assert "manager" in rows[i]
+        assert rows[i]["manager"] is None
+    for i in managed:
+        assert rows[i]["manager"]["id"] == users[i]["manager_id"]
+    # Many users share a role: each row still carries the whole role.
+    roles = fake.dataset.records["roles"]
+    assert all(r["role"]["name"] == roles[users[i]["role_id"]]["name"] for i, r in rows.items())

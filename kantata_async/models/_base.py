@@ -41,6 +41,8 @@ STUB = "@stub"
 """Marks a placeholder: an object the graph knows only by id, because a link named it."""
 
 OLDER = "@older"
+CONVERTED = "@converted"
+"""Parsed dates and times, by field, next to the text they were parsed from."""
 INVERSE = "~"
 """Prefix of the slot holding the records that link to an object (strongly)."""
 WEAK_INVERSE = "%"
@@ -127,15 +129,29 @@ class _ConvertedField:
             value = d[self.name]
         except KeyError:
             raise FieldNotLoadedError(label(obj), self.name) from None
-        if type(value) is self.raw_type:
-            try:
-                value = self.convert(value)
-            except (TypeError, ValueError) as err:
-                raise PayloadError(
-                    f"{label(obj)}.{self.name}: cannot convert {d[self.name]!r}: {err}"
-                ) from err
-            d[self.name] = value
-        return value
+        if type(value) is not self.raw_type:
+            return value
+        if self.raw_type is not str:
+            # An int id: the str form is what every reader wants, the stored one included.
+            value = d[self.name] = self.convert(value)
+            return value
+        # A date or time: the server's text stays as it came (`to_dict` gives it back as is);
+        # the parsed value is kept beside it, good while that same text is stored.
+        cache: dict[str, tuple[str, Any]] | None = d.get(CONVERTED)
+        if cache is not None:
+            hit = cache.get(self.name)
+            if hit is not None and hit[0] is value:
+                return hit[1]
+        try:
+            converted = self.convert(value)
+        except (TypeError, ValueError) as err:
+            raise PayloadError(
+                f"{label(obj)}.{self.name}: cannot convert {value!r}: {err}"
+            ) from err
+        if cache is None:
+            cache = d[CONVERTED] = {}
+        cache[self.name] = (cast(str, value), converted)
+        return converted
 
     def __set__(self, obj: Model, value: Any) -> None:
         obj.__dict__[self.name] = value
@@ -156,6 +172,18 @@ class _IdListField(_ConvertedField):
         if value is not None and any(type(v) is not str for v in value):
             value = obj.__dict__[self.name] = _to_id_list(value)
         return value
+
+
+def _fixup(field: attrs.Attribute[Any]) -> str | None:
+    """How `to_dict` must touch a field to make its stored value JSON-ready, if at all."""
+    name, typ = field.name, str(field.type)
+    if name.endswith("_ids"):
+        return "ids"
+    if name.endswith("_id") or name == "id":
+        return "id"
+    if "date" in typ:  # date and datetime: ISO text unless a read converted it
+        return "time"
+    return None
 
 
 def _field_descriptor(field: attrs.Attribute[Any]) -> Any:
@@ -337,6 +365,8 @@ class Model:
     __kantata_key__: ClassVar[str] = ""
     __kantata_fields__: ClassVar[frozenset[str]] = frozenset()
     __kantata_relations__: ClassVar[Mapping[str, _Relation]] = {}
+    # (field, "id" | "ids" | "time"): the fields `to_dict` may have to convert.
+    __kantata_fixups__: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def __attrs_post_init__(self) -> None:
         d = self.__dict__
@@ -382,6 +412,9 @@ def model(key: str) -> Callable[[type[M]], type[M]]:
             setattr(cls, f.name, _field_descriptor(f))
         cls.__kantata_key__ = key
         cls.__kantata_fields__ = frozenset(f.name for f in fields)
+        cls.__kantata_fixups__ = tuple(
+            (f.name, kind) for f in fields if (kind := _fixup(f)) is not None
+        )
         cls.__kantata_relations__ = {
             name: rel for name, rel in vars(cls).items() if isinstance(rel, _Relation)
         }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._query import MAX_PER_PAGE
 from ..models import Model
@@ -101,17 +101,11 @@ def parse_includes(
 
 
 def _targets(objs: Iterable[Model], attr: str) -> list[Model]:
-    """The distinct records `attr` links to on `objs`, placeholders included."""
+    """The distinct records relation `attr` links to on `objs`, placeholders included."""
     seen: dict[int, Model] = {}
     for obj in objs:
-        d = obj.__dict__
-        value: Any = d.get("@" + attr)
-        if value is None:
-            inverse = d.get("~" + attr)
-            if not inverse:
-                continue
-            value = inverse
-        for target in value if isinstance(value, tuple | list) else (value,):
+        rel = type(obj).__kantata_relations__[attr]
+        for target in rel.targets(obj) or ():
             seen.setdefault(id(target), target)
     return list(seen.values())
 
