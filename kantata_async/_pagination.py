@@ -94,21 +94,28 @@ def page_from_envelope(
     )
 
 
-def _facts(payload: Any) -> tuple[int, int, int, int] | None:
-    """(records, count, page_count, page_size) of a list envelope; None if it is not one."""
-    if not isinstance(payload, dict):
-        return None
-    results = payload.get("results")
+def _facts(payload: Any) -> tuple[int, int, int, int]:
+    """(records, count, page_count, page_size) of a list envelope.
+
+    Without `meta` (or with counts it cannot read) the page still counts: its size is taken
+    from its records and the page count as unknown, so the walk goes on until an empty page
+    rather than dropping anything. Raises `PayloadError` for a body that is not a list page.
+    """
+    if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
+        raise PayloadError("a list page must be a JSON object with a 'results' list")
+    results = len(payload["results"])
     meta = payload.get("meta")
-    if not isinstance(results, list) or not isinstance(meta, dict):
-        return None
-    count: Any = meta.get("count", payload.get("count", 0))
-    page_count: Any = meta.get("page_count", 0)
-    page_size: Any = meta.get("page_size") or 0
+    if not isinstance(meta, dict):
+        meta = {}
+    raw_count: Any = meta.get("count", payload.get("count", results))
+    raw_page_count: Any = meta.get("page_count", 0)
+    raw_page_size: Any = meta.get("page_size") or 0
     try:
-        return len(results), int(count), int(page_count), int(page_size) or max(len(results), 1)
+        count, page_count = int(raw_count), int(raw_page_count)
+        page_size = int(raw_page_size) or max(results, 1)
     except (TypeError, ValueError):
-        return None
+        return results, results, 0, max(results, 1)
+    return results, count, page_count, page_size
 
 
 @dataclass
@@ -215,11 +222,7 @@ class ListRequest(Generic[M]):
                 for number in arrived:
                     payload = requests.pop(number).result()  # a failed request ends the walk
                     self.stats.pages += 1
-                    facts = _facts(payload)
-                    if facts is None:
-                        await self._build(number, payload)  # raises the payload's error
-                        continue
-                    results, count, page_count, page_size = facts
+                    results, count, page_count, page_size = _facts(payload)
                     if number == 1:
                         self.stats.reported_count = count
                         horizon = max(horizon, page_count)

@@ -124,13 +124,15 @@ class Transport:
             url = self._urls[path] = self.base_url.joinpath(*path)
         retries_done = 0
         while True:
-            await self._wait_out_pause()
-            started = time.monotonic()
             status: int | None = None
             failure: Failure | None = None
             retry_after: float | None = None
             error: Exception
             async with self._limit:
+                # The pause is checked with the slot in hand: a request that queued for a
+                # slot before a 429 arrived must not go out during the pause.
+                await self._wait_out_pause()
+                started = time.monotonic()
                 self.requests_sent += 1
                 try:
                     status, headers, raw = await self._send(method, url, params, body)

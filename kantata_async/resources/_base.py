@@ -135,7 +135,15 @@ class Resource(Generic[M]):
             query = dict(params, page=str(page))
             if size is not None:
                 query["per_page"] = str(size)
-            return await self._call("GET", (self.path,), params=query)
+            payload = await self._call("GET", (self.path,), params=query)
+            if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
+                raise ResponseValidationError(
+                    "a list page must be a JSON object with a 'results' list",
+                    method="GET",
+                    path=self.path,
+                    status=200,
+                )
+            return payload
 
         async def build(page: int, payload: Any) -> Page[M]:
             items = self._merge("GET", (self.path,), payload)

@@ -10,8 +10,8 @@ not one per record.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .._query import MAX_PER_PAGE
 from ..models import Model
@@ -39,6 +39,31 @@ READABLE_KEYS = frozenset(
 
 # name -> subtree: {"account_membership": {"skill_memberships": {}}, "role": {}}
 IncludeTree = dict[str, "IncludeTree"]
+
+
+async def gather_or_cancel(jobs: Sequence[Coroutine[Any, Any, Any]]) -> None:
+    """Run `jobs` concurrently; on the first failure cancel the rest, then raise it.
+
+    Unlike a bare `gather`, nothing keeps running after the error has been raised; unlike a
+    `TaskGroup`, the caller gets the error itself, not an `ExceptionGroup`.
+    """
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    if not tasks:
+        return
+    try:
+        _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    except BaseException:  # cancelled while waiting
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
 
 
 def relation_for(key: str, name: str) -> _Relation | None:
@@ -139,7 +164,7 @@ async def load_nested(
         targets = _targets(records, rel.name)
         if targets:
             jobs.append(_load_level(client, rel.target, targets, subtree))
-    await asyncio.gather(*jobs)
+    await gather_or_cancel(jobs)
 
 
 async def _load_level(
@@ -149,5 +174,5 @@ async def _load_level(
     missing = [t.__dict__["id"] for t in targets if _incomplete(t, names)]
     chunks = [missing[i : i + MAX_PER_PAGE] for i in range(0, len(missing), MAX_PER_PAGE)]
     collection = client._collection(key)
-    await asyncio.gather(*(collection._fetch_by_ids(chunk, names) for chunk in chunks))
+    await gather_or_cancel([collection._fetch_by_ids(chunk, names) for chunk in chunks])
     await load_nested(client, key, targets, tree)
