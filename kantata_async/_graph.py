@@ -182,15 +182,15 @@ class Graph:
         """
         results, maps = self._check(payload)
         primary = {key for key, _ in results}
+        # Sideloads first, primaries last: a key that is both (a user and its manager under
+        # `users`) is one map and merges once.
+        order = [k for k in maps if k not in primary] + [k for k in maps if k in primary]
         try:
-            # Sideloads first, primaries last: a key that is both (a user and its manager
-            # under `users`) is one map and merges once.
-            for key, records in maps.items():
-                if key not in primary:
-                    self._merge_key(key, records)
-            for key, records in maps.items():
-                if key in primary:
-                    self._merge_key(key, records)
+            # Two passes: every record of the payload has its object before any link is
+            # resolved, so links between records of one payload never need a placeholder.
+            updates = {key: self._adopt_key(key, maps[key]) for key in order}
+            for key in order:
+                self._link_key(key, maps[key], updates[key])
             return [self._batch[key][id_] for key, id_ in results]
         finally:
             for touched in self._batch.values():
@@ -276,15 +276,22 @@ class Graph:
             self._sweep_at[key] = self._SWEEP_MIN
         return m
 
-    def _merge_key(self, key: str, records: dict[str, dict[str, Any]]) -> None:
+    def _adopt_key(
+        self, key: str, records: dict[str, dict[str, Any]]
+    ) -> dict[str, Mapping[str, Any]]:
+        """Give every record under `key` its object; return what updates applied, by id.
+
+        A new record's dict becomes its object's `__dict__`; a placeholder adopts the dict
+        too, keeping the inverse links others recorded on it; a record seen before is updated
+        in place (see `_update`).
+        """
         self._merged_keys[key] = None
         cls = record_class(key)
         new = cls.__new__
-        linkers = self._linkers(cls)
-        link_new, link_update = linkers if linkers is not None else (None, None)
         wm = self._map(key)
         merged = self._batch[key]
         ref = weakref.ref
+        updates: dict[str, Mapping[str, Any]] = {}
         for id_, raw in records.items():
             r = wm.get(id_)
             obj = r() if r is not None else None
@@ -293,23 +300,41 @@ class Graph:
                 merged[id_] = obj = new(cls)
                 obj.__dict__ = raw
                 wm[id_] = ref(obj)
-                if link_new is not None:
-                    link_new(obj, raw, raw)
                 continue
             merged[id_] = obj
             d = obj.__dict__
             if STUB in d:
-                # A placeholder: keep what others recorded on it (inverse links), adopt the rest.
                 for k, v in d.items():
                     if k[0] in (INVERSE, WEAK_INVERSE):
                         raw[k] = v
                 obj.__dict__ = raw
-                if link_new is not None:
-                    link_new(obj, raw, raw)
             else:
-                applied = self._update(d, raw)
-                if link_update is not None and applied:
-                    link_update(obj, d, applied)
+                updates[id_] = self._update(d, raw)
+        return updates
+
+    def _link_key(
+        self,
+        key: str,
+        records: dict[str, dict[str, Any]],
+        updates: dict[str, Mapping[str, Any]],
+    ) -> None:
+        """Resolve the links of the records `_adopt_key` gave objects to."""
+        linkers = self._linkers(record_class(key))
+        if linkers is None:
+            return
+        link_new, link_update = linkers
+        merged = self._batch[key]
+        if not updates:
+            for id_, raw in records.items():
+                link_new(merged[id_], raw, raw)
+            return
+        for id_, raw in records.items():
+            obj = merged[id_]
+            applied = updates.get(id_)
+            if applied is None:
+                link_new(obj, raw, raw)
+            elif applied:
+                link_update(obj, obj.__dict__, applied)
 
     @staticmethod
     def _update(d: dict[str, Any], raw: dict[str, Any]) -> Mapping[str, Any]:
