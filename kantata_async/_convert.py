@@ -13,6 +13,7 @@ and converts values lazily. cattrs serves at the edges instead:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -32,26 +33,33 @@ def _is_model(cls: Any) -> bool:
     return isinstance(cls, type) and issubclass(cls, Model)
 
 
+def _fix(kinds: Mapping[str, str], name: str, value: Any) -> Any:
+    """A stored value that is not plain JSON text, made JSON-ready for field `name`."""
+    kind = kinds.get(name)
+    if kind == "id":
+        return str(value) if type(value) is int else value
+    if kind == "ids":
+        if type(value) is list:
+            return [v if type(v) is str else str(v) for v in value]
+        return value
+    if isinstance(value, date):  # a date or time set in Python, not read from JSON
+        return value.isoformat()
+    return value
+
+
 def _unstructure_model(obj: Model) -> dict[str, Any]:
     d = obj.__dict__
     if STUB in d:
         raise ValueError(f"{type(obj).__name__} {d.get('id')!r} is not loaded")
     # The stored values are the decoded JSON, so a copy is JSON-ready already, but for ids
-    # that came as ints and dates or times that a read has converted: the fix-ups below.
-    # No per-field work otherwise: an export writes every field of every record.
-    out = {k: v for k, v in d.items() if k[0] not in "@~%"}
-    for name, kind in type(obj).__kantata_fixups__:
-        value = out.get(name)
-        if value is None or type(value) is str:
-            continue
-        if kind == "id":
-            out[name] = str(value)
-        elif kind == "ids":
-            if type(value) is list and any(type(v) is not str for v in value):
-                out[name] = [v if type(v) is str else str(v) for v in value]
-        elif isinstance(value, date):
-            out[name] = value.isoformat()
-    return out
+    # that came as ints and dates or times set in Python. One pass, and a call only for a
+    # value that is not text, null or a bool: an export writes every field of every record.
+    kinds = type(obj).__kantata_fixups__
+    return {
+        k: v if (t := type(v)) is str or v is None or t is bool else _fix(kinds, k, v)
+        for k, v in d.items()
+        if k[0] not in "@~%"
+    }
 
 
 def _structure_model(data: Any, cls: type[M]) -> M:
@@ -126,7 +134,7 @@ def to_dict(obj: Model) -> dict[str, Any]:
 
     Absent fields are left out; relations are not followed.
     """
-    return converter.unstructure(obj)  # type: ignore[no-any-return]
+    return _unstructure_model(obj)
 
 
 def from_dict(cls: type[M], data: dict[str, Any]) -> M:

@@ -503,9 +503,9 @@ def _embed(
         done = memo.get(id(obj))
         if done is not None:
             return done
-    fields = to_dict(obj)
-    row = {"id": fields.pop("id", d["id"])}  # first, where a reader looks for it
-    row.update(fields)
+    row = to_dict(obj)
+    if next(iter(row), None) != "id":  # first, where a reader looks for it
+        row = {"id": row.pop("id", d["id"]), **row}
     relations = type(obj).__kantata_relations__
     for name, subtree in tree.items():
         rel = relations[name]

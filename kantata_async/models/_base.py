@@ -365,8 +365,8 @@ class Model:
     __kantata_key__: ClassVar[str] = ""
     __kantata_fields__: ClassVar[frozenset[str]] = frozenset()
     __kantata_relations__: ClassVar[Mapping[str, _Relation]] = {}
-    # (field, "id" | "ids" | "time"): the fields `to_dict` may have to convert.
-    __kantata_fixups__: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # field -> "id" | "ids" | "time": the fields `to_dict` may have to convert.
+    __kantata_fixups__: ClassVar[Mapping[str, str]] = {}
 
     def __attrs_post_init__(self) -> None:
         d = self.__dict__
@@ -412,9 +412,7 @@ def model(key: str) -> Callable[[type[M]], type[M]]:
             setattr(cls, f.name, _field_descriptor(f))
         cls.__kantata_key__ = key
         cls.__kantata_fields__ = frozenset(f.name for f in fields)
-        cls.__kantata_fixups__ = tuple(
-            (f.name, kind) for f in fields if (kind := _fixup(f)) is not None
-        )
+        cls.__kantata_fixups__ = {f.name: kind for f in fields if (kind := _fixup(f)) is not None}
         cls.__kantata_relations__ = {
             name: rel for name, rel in vars(cls).items() if isinstance(rel, _Relation)
         }
