@@ -28,63 +28,22 @@ and `TestClient`: closing the client runs the cleanup context.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator
-from datetime import date
-from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from views import me_json, settings, workweeks_json
 
 from kantata_async import (
     KantataClient,
     KantataError,
     NotFoundError,
-    User,
-    WorkweekMembership,
-    to_dict,
 )
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.mavenlink.com/api/v1/"
-DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
-
 KANTATA = web.AppKey("kantata", KantataClient)
 """Where the app keeps its one `KantataClient` (`request.app[KANTATA]`)."""
-
-
-def settings(token: str | None, base_url: str | None) -> tuple[str, str]:
-    """The token and API root: the arguments, else `KANTATA_TOKEN` / `KANTATA_BASE_URL`."""
-    token = token or os.environ.get("KANTATA_TOKEN")
-    if not token:
-        raise RuntimeError("set KANTATA_TOKEN (or pass token=) to a Kantata OAuth token")
-    return token, base_url or os.environ.get("KANTATA_BASE_URL") or DEFAULT_BASE_URL
-
-
-def iso(day: date | None) -> str | None:
-    return None if day is None else day.isoformat()
-
-
-def user_json(user: User) -> dict[str, Any]:
-    """`GET /me`: every loaded field of the user, and their role's name."""
-    role = user.role
-    return {"user": to_dict(user), "role_name": None if role is None else role.name}
-
-
-def membership_json(membership: WorkweekMembership) -> dict[str, Any]:
-    """One membership with the minutes of its workweek (None when it has no workweek)."""
-    week = membership.workweek
-    return {
-        "id": membership.id,
-        "start_date": iso(membership.start_date),
-        "end_date": iso(membership.end_date),
-        "workweek_id": membership.workweek_id,
-        "default_workweek": None if week is None else week.default,
-        "minutes": None if week is None else {d: getattr(week, f"{d}_minutes") for d in DAYS},
-        "total_minutes": None if week is None else week.total_minutes,
-    }
-
 
 # -- routes -------------------------------------------------------------------------------
 
@@ -94,24 +53,16 @@ routes = web.RouteTableDef()
 @routes.get("/me")
 async def me(request: web.Request) -> web.Response:
     """The token's user, with the name of their role."""
-    client = request.app[KANTATA]
-    return web.json_response(user_json(await client.users.me(include=["role"])))
+    return web.json_response(await me_json(request.app[KANTATA]))
 
 
 # Digits only: anything else is not a Kantata id, so the route does not match (404).
 @routes.get(r"/users/{user_id:\d+}/workweeks")
 async def user_workweeks(request: web.Request) -> web.Response:
     """The user's workweek memberships, oldest first, each with its workweek's minutes."""
-    client = request.app[KANTATA]
+    # NotFoundError for an unknown user becomes a 404 in the middleware.
     user_id = request.match_info["user_id"]
-    user = await client.users.get(user_id)  # NotFoundError -> 404 for an unknown user
-    memberships = client.workweek_memberships.list(user_ids=[user_id], include=["workweek"])
-    return web.json_response(
-        {
-            "user": {"id": user.id, "full_name": user.full_name},
-            "workweek_memberships": [membership_json(wm) async for wm in memberships],
-        }
-    )
+    return web.json_response(await workweeks_json(request.app[KANTATA], user_id))
 
 
 @web.middleware

@@ -6,6 +6,7 @@ fresh, independent payload on each call: never merge the same payload twice.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from typing import Any
@@ -331,3 +332,24 @@ async def client(fake: FakeKantata) -> AsyncIterator[KantataClient]:
     policy = RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.02)
     async with KantataClient(fake.token, base_url=fake.base_url, retry=policy) as c:
         yield c
+
+
+# -- helpers for tests against the fake server ---------------------------------------------
+
+
+def sdk_tasks() -> list[asyncio.Task[Any]]:
+    """Tasks running SDK code (the fake server's handlers share the loop: not counted)."""
+    out = []
+    for task in asyncio.all_tasks():
+        coro = task.get_coro()
+        filename = getattr(getattr(coro, "cr_code", None), "co_filename", "")
+        if task is asyncio.current_task() or "kantata_async" not in filename:
+            continue
+        if "testing" not in filename:
+            out.append(task)
+    return out
+
+
+def visible(fake: FakeKantata) -> set[str]:
+    """The ids of the users `GET /users` lists by default (disabled users are hidden)."""
+    return {i for i, u in fake.dataset.records["users"].items() if not u.get("disabled")}

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from conftest import visible
 
 from kantata_async import (
     AccountMembership,
@@ -20,10 +21,6 @@ from kantata_async import (
 from kantata_async.testing import FakeKantata
 
 
-def visible_users(fake: FakeKantata) -> list[dict[str, object]]:
-    return [u for u in fake.dataset.records["users"].values() if not u.get("disabled")]
-
-
 async def test_list_first_page_sends_typed_params_and_links_the_graph(
     fake: FakeKantata, client: KantataClient
 ) -> None:
@@ -34,7 +31,7 @@ async def test_list_first_page_sends_typed_params_and_links_the_graph(
     assert isinstance(page, Page)
     assert len(page.items) == 10
     assert all(isinstance(u, User) for u in page.items)
-    total = len(visible_users(fake))
+    total = len(visible(fake))
     assert page.count == total
     assert page.page_count == -(-total // 10)
     assert page.page_number == 1
@@ -68,7 +65,7 @@ async def test_next_page_and_iteration_walk_every_user_once(
     assert {u.id for u in page.items}.isdisjoint(u.id for u in second.items)
 
     names = [u.full_name async for u in client.users.list(per_page=25)]
-    assert len(names) == len(visible_users(fake))
+    assert len(names) == len(visible(fake))
     assert names == sorted(names, key=str.casefold) or names == sorted(names)
 
 
@@ -99,7 +96,7 @@ async def test_iteration_stops_on_an_empty_page_when_the_count_lies_high(
     fake.count_offset = 100
     walk = client.users.list(per_page=20)
     ids = [u.id async for u in walk]
-    assert len(ids) == len(set(ids)) == len(visible_users(fake))
+    assert len(ids) == len(set(ids)) == len(visible(fake))
     assert walk.stats.count_drift == -100
     requested = [int(r.query["page"]) for r in fake.requests]
     assert len(requested) == len(set(requested))  # no page asked for twice
@@ -111,7 +108,7 @@ async def test_a_sequential_walk_stops_at_the_first_empty_page(
     fake: FakeKantata, client: KantataClient
 ) -> None:
     fake.count_offset = 100
-    total = len(visible_users(fake))
+    total = len(visible(fake))
     # A page size that fills the last real page, so only an empty page can end the walk.
     size = next(p for p in range(10, total) if total % p == 0)
     pages = [p async for p in client.users.list(per_page=size).pages(concurrency=1)]
@@ -125,7 +122,7 @@ async def test_a_short_page_ends_the_walk_without_asking_for_more(
     fake: FakeKantata, client: KantataClient
 ) -> None:
     fake.count_offset = 100
-    total = len(visible_users(fake))
+    total = len(visible(fake))
     size = next(p for p in range(10, total) if total % p != 0)
     pages = [p async for p in client.users.list(per_page=size).pages(concurrency=1)]
     assert len(pages[-1].items) < size
@@ -138,7 +135,7 @@ async def test_iteration_probes_past_a_count_that_lies_low(
 ) -> None:
     fake.count_offset = -45
     ids = [u.id async for u in client.users.list(per_page=10)]
-    assert len(ids) == len(set(ids)) == len(visible_users(fake))
+    assert len(ids) == len(set(ids)) == len(visible(fake))
 
 
 async def test_me_with_skills(fake: FakeKantata, client: KantataClient) -> None:

@@ -25,7 +25,9 @@ DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "satur
 
 
 def load(name: str) -> ModuleType:
-    """Import examples/<name>.py (the folder is not a package)."""
+    """Import examples/<name>.py (the folder is not a package; its apps import `views`)."""
+    if str(EXAMPLES) not in sys.path:
+        sys.path.insert(0, str(EXAMPLES))
     spec = importlib.util.spec_from_file_location(f"examples_{name}", EXAMPLES / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -83,6 +83,7 @@ from typing import Any
 
 import attrs
 import pytest
+from conftest import sdk_tasks, visible
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from yarl import URL
@@ -142,23 +143,6 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         assert isinstance(row, dict) and isinstance(row.get("id"), str), line[:80]
         rows.append(row)
     return rows
-
-
-def sdk_tasks() -> list[asyncio.Task[Any]]:
-    """Tasks running SDK code (the fake server's handlers share the loop: not counted)."""
-    out = []
-    for task in asyncio.all_tasks():
-        coro = task.get_coro()
-        filename = getattr(getattr(coro, "cr_code", None), "co_filename", "")
-        if task is asyncio.current_task() or "kantata_async" not in filename:
-            continue
-        if "testing" not in filename:
-            out.append(task)
-    return out
-
-
-def visible(fake: FakeKantata) -> set[str]:
-    return {i for i, u in fake.dataset.records["users"].items() if not u.get("disabled")}
 
 
 def alphabetical(fake: FakeKantata) -> list[str]:

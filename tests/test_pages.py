@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
+from conftest import sdk_tasks, visible
 
 from kantata_async import KantataClient, NotFoundError, RetryPolicy, ServerError, User
 from kantata_async.testing import FakeKantata, RecordedRequest
@@ -18,23 +19,6 @@ FAST = RetryPolicy(max_retries=2, backoff_base=0.001, backoff_max=0.002)
 async def big() -> AsyncIterator[FakeKantata]:
     async with FakeKantata(users=450, seed=3) as server:
         yield server
-
-
-def sdk_tasks() -> list[asyncio.Task[object]]:
-    """Tasks running SDK code (the fake server's handlers share the loop: not counted)."""
-    out = []
-    for task in asyncio.all_tasks():
-        coro = task.get_coro()
-        filename = getattr(getattr(coro, "cr_code", None), "co_filename", "")
-        if task is asyncio.current_task() or "kantata_async" not in filename:
-            continue
-        if "testing" not in filename:
-            out.append(task)
-    return out
-
-
-def visible(fake: FakeKantata) -> set[str]:
-    return {i for i, u in fake.dataset.records["users"].items() if not u.get("disabled")}
 
 
 async def test_pages_in_order_cover_every_user_once(big: FakeKantata) -> None:
