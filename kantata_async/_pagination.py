@@ -70,19 +70,28 @@ class Page(Generic[M]):
         )
 
 
+def _counts(payload: Any, records: int, default_size: int) -> tuple[int, int, int]:
+    """(count, page_count, page_size) from an envelope's `meta`, which may be missing.
+
+    Raises `PayloadError` when `meta` holds counts that are not numbers.
+    """
+    meta = payload.get("meta") if isinstance(payload, dict) else None
+    if not isinstance(meta, dict):
+        meta = {}
+    raw_count: Any = meta.get("count", payload.get("count", records))
+    raw_page_count: Any = meta.get("page_count", 0)
+    raw_page_size: Any = meta.get("page_size") or 0
+    try:
+        return int(raw_count), int(raw_page_count), int(raw_page_size) or default_size
+    except (TypeError, ValueError) as err:
+        raise PayloadError(f"unreadable pagination counts in 'meta': {meta!r}") from err
+
+
 def page_from_envelope(
     payload: Any, items: list[M], page: int, per_page: int, fetch: FetchPage[M]
 ) -> Page[M]:
     """Read the counts of a list envelope (whose records the graph has merged into `items`)."""
-    meta = payload.get("meta") if isinstance(payload, dict) else None
-    if not isinstance(meta, dict):
-        meta = {}
-    try:
-        count = int(meta.get("count", payload.get("count", len(items))))
-        page_count = int(meta.get("page_count", 0))
-        page_size = int(meta.get("page_size") or per_page)
-    except (TypeError, ValueError) as err:
-        raise PayloadError(f"unreadable pagination counts in 'meta': {meta!r}") from err
+    count, page_count, page_size = _counts(payload, len(items), per_page)
     return Page(
         items=items,
         count=count,
@@ -104,18 +113,10 @@ def _facts(payload: Any) -> tuple[int, int, int, int]:
     if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
         raise PayloadError("a list page must be a JSON object with a 'results' list")
     results = len(payload["results"])
-    meta = payload.get("meta")
-    if not isinstance(meta, dict):
-        meta = {}
-    raw_count: Any = meta.get("count", payload.get("count", results))
-    raw_page_count: Any = meta.get("page_count", 0)
-    raw_page_size: Any = meta.get("page_size") or 0
     try:
-        count, page_count = int(raw_count), int(raw_page_count)
-        page_size = int(raw_page_size) or max(results, 1)
-    except (TypeError, ValueError):
+        return results, *_counts(payload, results, max(results, 1))
+    except PayloadError:
         return results, results, 0, max(results, 1)
-    return results, count, page_count, page_size
 
 
 @dataclass
