@@ -18,6 +18,7 @@ from ._errors import (
     KantataError,
     NotFoundError,
     NotLoadedError,
+    PaginationError,
     PayloadError,
     PermissionDeniedError,
     RateLimitError,
@@ -27,7 +28,7 @@ from ._errors import (
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
-from ._graph import Graph
+from ._graph import Graph, Ticket
 from ._pagination import ListRequest, Page, WalkStats
 from ._retry import Failure, RetryPolicy
 from .export import ExportError, ExportProgress, ExportSummary
@@ -81,6 +82,7 @@ __all__ = [
     "OAuthError",
     "OAuthToken",
     "Page",
+    "PaginationError",
     "PayloadError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -93,6 +95,7 @@ __all__ = [
     "ServiceUnavailableError",
     "Skill",
     "SkillMembership",
+    "Ticket",
     "UnprocessableEntityError",
     "User",
     "WalkStats",

@@ -22,7 +22,9 @@ import cattrs.gen
 from cattrs.strategies import configure_union_passthrough
 
 from ._errors import PayloadError
-from .models._base import STUB, Model, _to_datetime
+from .models._base import Model, blank
+from .models._fields import to_datetime
+from .models._state import is_placeholder
 
 __all__ = ["converter", "from_dict", "to_dict", "validate"]
 
@@ -49,16 +51,16 @@ def _fix(kinds: Mapping[str, str], name: str, value: Any) -> Any:
 
 def _unstructure_model(obj: Model) -> dict[str, Any]:
     d = obj.__dict__
-    if STUB in d:
+    if is_placeholder(obj):
         raise ValueError(f"{type(obj).__name__} {d.get('id')!r} is not loaded")
-    # The stored values are the decoded JSON, so a copy is JSON-ready already, but for ids
-    # that came as ints and dates or times set in Python. One pass, and a call only for a
-    # value that is not text, null or a bool: an export writes every field of every record.
+    # The stored values are the decoded JSON (and nothing else: the graph keeps its own
+    # state apart), so a copy is JSON-ready already, but for ids that came as ints and dates
+    # or times set in Python. One pass, and a call only for a value that is not text, null
+    # or a bool: an export writes every field of every record.
     kinds = type(obj).__kantata_fixups__
     return {
         k: v if (t := type(v)) is str or v is None or t is bool else _fix(kinds, k, v)
         for k, v in d.items()
-        if k[0] not in "@~%"
     }
 
 
@@ -67,8 +69,7 @@ def _structure_model(data: Any, cls: type[M]) -> M:
         raise TypeError(f"expected a JSON object for {cls.__name__}, got {type(data).__name__}")
     if "id" not in data:
         raise ValueError(f"a {cls.__name__} needs an 'id'")
-    obj = cls.__new__(cls)
-    obj.__dict__ = dict(data)
+    obj = blank(cls, dict(data))
     obj.__dict__["id"] = str(data["id"])
     return obj
 
@@ -76,7 +77,7 @@ def _structure_model(data: Any, cls: type[M]) -> M:
 def _build() -> cattrs.Converter:
     conv = cattrs.Converter()
     conv.register_structure_hook(
-        datetime, lambda v, _: v if isinstance(v, datetime) else _to_datetime(v)
+        datetime, lambda v, _: v if isinstance(v, datetime) else to_datetime(v)
     )
     conv.register_structure_hook(
         date, lambda v, _: v if isinstance(v, date) else date.fromisoformat(v)

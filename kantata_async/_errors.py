@@ -18,6 +18,7 @@ __all__ = [
     "KantataError",
     "NotFoundError",
     "NotLoadedError",
+    "PaginationError",
     "PayloadError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -88,6 +89,19 @@ class DanglingReferenceError(KantataError, LookupError):
             f"{obj_label}.{relation} points at {shown}{more}, which no response has carried: "
             f"the record was not included, or the server hides it from this token."
         )
+
+
+class PaginationError(KantataError):
+    """A list's pages do not add up, and the walk stopped rather than loop or lose records.
+
+    Raised when a full page holds only records that earlier pages of the same walk already
+    gave: the server (or a caching proxy) answers every page number with the same records.
+    `page` is the page number that repeated.
+    """
+
+    def __init__(self, message: str, *, page: int) -> None:
+        super().__init__(message)
+        self.page = page
 
 
 # ---------------------------------------------------------------------------

@@ -4,15 +4,17 @@ Every top-level key of a Kantata envelope (`users`, `account_memberships`, ...) 
 records keyed by id. `Graph.merge` folds them into one object per `(key, id)`:
 
 - A new record becomes a model instance whose `__dict__` *is* the decoded JSON object (no
-  per-field copying; ids and dates convert lazily on first read, see `models._base`).
+  per-field copying; ids and dates convert lazily on first read, see `models._fields`). The
+  graph's own bookkeeping stays out of that dict (see `models._state`): any key is data.
 - A record seen before updates the same instance in place. Present keys overwrite (an explicit
   `null` sets `None`), absent keys keep their value, and `updated_at` decides between payloads
   that arrive out of order: per field, the value from the newest payload that carried it wins.
-- Links are resolved in the same pass into strong references, so a held object keeps what it
-  links to alive. Ids naming records not seen yet get a placeholder ("stub") that the record
-  fills in place when it arrives, so a reference taken early sees data merged later.
-- Inverse links (`user.workweek_memberships` from `workweek_membership.user_id`) are recorded
-  on the target as the source merges.
+- Answers are ordered by when their request was sent (`Graph.ticket`): an answer to a request
+  sent before a write's answer arrived does not overwrite what the write returned, and one
+  sent before a delete does not bring the deleted record back.
+- Links are resolved in the same pass into strong references (see `_links`), so a held object
+  keeps what it links to alive. Ids naming records not seen yet get a placeholder that the
+  record fills in place when it arrives, so a reference taken early sees data merged later.
 
 The graph itself holds records weakly: what nothing else references is freed.
 """
@@ -21,68 +23,23 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar, overload
 
 from ._errors import PayloadError
-from .models._base import (
-    INVERSE,
-    OLDER,
-    PRIVATE,
-    STUB,
-    WEAK_INVERSE,
-    Model,
-    _Relation,
-    record_class,
-)
+from ._links import Linker, compiled_linker, malformed, reference_linker, unlink
+from .models._base import Model, record_class
+from .models._relations import Relation
+from .models._state import RecordState, is_placeholder, state_of
 
-__all__ = ["Graph"]
+__all__ = ["Graph", "Ticket"]
 
 log = logging.getLogger("kantata_async")
 
 M = TypeVar("M", bound=Model)
 
-# A link pass: (obj, its dict, the keys just applied) -> None. See `_linker_factory`.
-_Linker = Callable[[Model, dict[str, Any], Mapping[str, Any]], None]
-
 _ENVELOPE_KEYS = frozenset({"count", "meta", "results"})
-
-# `subject_type` values the API documents for polymorphic subjects, and their top-level keys.
-_TYPE_KEYS = {
-    "User": "users",
-    "Workspace": "workspaces",
-    "WorkspaceGroup": "workspace_groups",
-    "Estimate": "estimates",
-    "Resource": "resources",
-    "Story": "stories",
-}
-
-
-def _type_to_key(subject_type: str) -> str:
-    key = _TYPE_KEYS.get(subject_type)
-    if key is None:
-        snake = "".join("_" + c.lower() if c.isupper() else c for c in subject_type).lstrip("_")
-        key = snake + "s"
-    return key
-
-
-def _unlink(target: Model, slot: str, obj: Model) -> None:
-    """Take `obj` off `target`'s inverse list `slot` (strong or weak)."""
-    inverse = target.__dict__.get(slot)
-    if not inverse:
-        return
-    if slot[0] == WEAK_INVERSE:
-        for i, ref in enumerate(inverse):
-            if ref() is obj:
-                del inverse[i]
-                return
-    elif obj in inverse:
-        inverse.remove(obj)
-
-
-def _malformed(key: str, value: Any) -> None:
-    log.warning("ignoring a link to %s: %r is not an id or a list of ids", key, value)
 
 
 def _stamp(value: Any) -> datetime | None:
@@ -95,6 +52,18 @@ def _stamp(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     return None
+
+
+class Ticket:
+    """A moment in a graph's logical time: when a request was sent (see `Graph.ticket`)."""
+
+    __slots__ = ("__weakref__", "value")
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Ticket({self.value})"
 
 
 class Graph:
@@ -113,19 +82,34 @@ class Graph:
     """
 
     # Sweep dead weak references out of a key's map once it grows past this many entries
-    # (and past twice its size after the last sweep): amortised O(1) per record.
+    # (and past a fixed share more after the last sweep): amortised O(1) per record.
     _SWEEP_MIN = 4096
+    # Tombstones of deleted records are pruned past this many, once no request sent before
+    # them can still be merged.
+    _TOMBSTONES_MIN = 64
+    # False: link with the plain-loop pass (the tests' oracle) instead of the generated one.
+    _compiled_links = True
 
     def __init__(self) -> None:
         self._maps: dict[str, dict[str, weakref.ref[Model]]] = {}
         self._sweep_at: dict[str, int] = {}
-        self._linker_cache: dict[type[Model], tuple[_Linker, _Linker] | None] = {}
+        # Records offered to the merge since every map was last swept: maps that no key
+        # reaches again are swept (and dropped, once empty) on this count.
+        self._offered = 0
+        self._linker_cache: dict[type[Model], tuple[Linker, Linker]] = {}
         # Strong references to every object the running merge has touched, per key. Links
         # resolve here first (one dict probe, no weak reference to follow); emptied when the
-        # merge returns. The dicts themselves live as long as the graph: the link passes
-        # are bound to them.
+        # merge returns. The dicts of link targets are bound into the link passes, so their
+        # keys are pinned and never dropped.
         self._batch: dict[str, dict[str, Model]] = {}
+        self._pinned: set[str] = set()
         self._merged_keys: dict[str, None] = {}
+        # Keys whose batch the running merge filled through `_resolve` (link targets).
+        self._touched: set[str] = set()
+        self._full_sweep_at = self._SWEEP_MIN
+        self._clock = 0
+        self._open_tickets: weakref.WeakSet[Ticket] = weakref.WeakSet()
+        self._tombstones: dict[str, dict[str, int]] = {}
 
     # -- reading ------------------------------------------------------------------------
 
@@ -143,7 +127,7 @@ class Graph:
             key = key.__kantata_key__
         ref = self._maps.get(key, {}).get(str(id))
         obj = ref() if ref is not None else None
-        if obj is None or STUB in obj.__dict__:
+        if obj is None or is_placeholder(obj):
             return None
         return obj
 
@@ -158,7 +142,7 @@ class Graph:
             key = key.__kantata_key__
         for ref in list(self._maps.get(key, {}).values()):
             obj = ref()
-            if obj is not None and STUB not in obj.__dict__:
+            if obj is not None and not is_placeholder(obj):
                 yield obj
 
     def count(self, key: str | type[Model]) -> int:
@@ -166,73 +150,128 @@ class Graph:
         return sum(1 for _ in self.objects(key))
 
     def keys(self) -> list[str]:
-        """The top-level keys the graph has merged records under, in first-seen order."""
+        """The top-level keys the graph holds records under, in first-seen order."""
         return list(self._merged_keys)
 
     # -- writing ------------------------------------------------------------------------
 
-    def merge(self, payload: Mapping[str, Any]) -> list[Model]:
+    def ticket(self) -> Ticket:
+        """Now, in this graph's logical time: take one just before sending a request.
+
+        Pass it to `merge(sent=...)` with the answer, so that the graph can tell answers to
+        requests sent before a write (or a delete) from answers sent after it.
+        """
+        self._clock += 1
+        ticket = Ticket(self._clock)
+        self._open_tickets.add(ticket)
+        return ticket
+
+    def merge(
+        self, payload: Mapping[str, Any], *, sent: Ticket | None = None, write: bool = False
+    ) -> list[Model]:
         """Merge one decoded envelope; return its primary records in `results` order.
+
+        `sent` is the ticket taken when the request was sent (None: no ordering, the
+        payload is taken as the newest). A record that a write's answer set after `sent`
+        keeps what the write returned; a record deleted (`forget`) after `sent` is not
+        merged again, nor returned. `write=True` marks the payload as the answer to a write
+        (or to the request a write made): its records are fenced against older answers.
 
         The graph adopts the record dicts inside `payload` as the objects' storage, so the
         payload belongs to the graph afterwards: do not reuse or change it.
 
         Raises `PayloadError`, before changing anything, when the payload is not an envelope
-        or `results` names a record the payload does not carry.
+        or `results` names a record the payload does not carry. A record under a sideload
+        key that is not a JSON object is skipped (with a warning); the others merge.
         """
         results, maps = self._check(payload)
         primary = {key for key, _ in results}
         # Sideloads first, primaries last: a key that is both (a user and its manager under
         # `users`) is one map and merges once.
         order = [k for k in maps if k not in primary] + [k for k in maps if k in primary]
+        cutoff = None if sent is None else sent.value
         try:
             # Two passes: every record of the payload has its object before any link is
             # resolved, so links between records of one payload never need a placeholder.
-            updates = {key: self._adopt_key(key, maps[key]) for key in order}
+            adopted = {key: self._adopt_key(key, maps[key], cutoff, write) for key in order}
             for key in order:
-                self._link_key(key, maps[key], updates[key])
-            return [self._batch[key][id_] for key, id_ in results]
+                self._link_key(key, maps[key], *adopted[key])
+            if write:
+                self._fence(order, maps, adopted, cutoff or self._clock)
+            found = []
+            for key, id_ in results:
+                obj = self._batch[key].get(id_)
+                if obj is not None:  # None: deleted after the request was sent
+                    found.append(obj)
+            return found
         finally:
-            for touched in self._batch.values():
-                touched.clear()
-            self._sweep()
+            for key in (*order, *self._touched):
+                self._batch[key].clear()
+            self._touched.clear()
+            self._sweep(order)
 
     def mark_loaded(self, obj: Model, relation: str) -> None:
         """Declare an inverse relation of `obj` complete, even if empty.
 
-        An inverse-only relation (`user.workweek_memberships`) raises `RelationNotLoadedError`
-        until some record pointing at `obj` is merged. Call this after fetching every such
-        record (for example all workweek memberships of a user) so that none reads as `[]`.
+        A many-relation derived from the other side (`user.workweek_memberships`, from each
+        membership's `user_id`) raises `RelationNotLoadedError` until it is known to be
+        complete, because the graph cannot tell whether it holds every linking record. Call
+        this after fetching every such record (for example all workweek memberships of a
+        user); listing them with their own filter (`user_ids=[...]`) does it for you.
         """
         rel = type(obj).__kantata_relations__.get(relation)
-        if rel is None or not rel.inverse_slot:
+        if rel is None or not rel.inverse_key:
             raise ValueError(
                 f"{type(obj).__name__}.{relation} is not an inverse relation; inverse ones are: "
                 + ", ".join(
-                    sorted(n for n, r in type(obj).__kantata_relations__.items() if r.inverse_slot)
+                    sorted(n for n, r in type(obj).__kantata_relations__.items() if r.inverse_key)
                 )
             )
-        obj.__dict__.setdefault(rel.inverse_slot, [])
+        state = state_of(obj)
+        if state.complete is None:
+            state.complete = set()
+        state.complete.add(relation)
 
     def forget(self, key: str | type[Model], id: str | int) -> Model | None:
         """Remove `(key, id)` from the graph and from the inverse links that list it.
 
-        Used after a successful DELETE. Returns the object, which callers may still hold.
+        Used after a successful DELETE: answers to requests sent before now will not bring
+        the record back. Returns the object, which callers may still hold.
         """
         if isinstance(key, type):
             key = key.__kantata_key__
-        ref = self._maps.get(key, {}).pop(str(id), None)
+        id_ = str(id)
+        self._tombstones.setdefault(key, {})[id_] = self._tick()
+        self._prune_tombstones()
+        ref = self._maps.get(key, {}).pop(id_, None)
         obj = ref() if ref is not None else None
-        if obj is None or STUB in obj.__dict__:
+        if obj is None or is_placeholder(obj):
             return None
-        d = obj.__dict__
         for rel in self._link_specs(type(obj)):
-            target = d.get(rel.slot)
+            target = obj._links.get(rel.name)
             if rel.feeds and isinstance(target, Model):
-                _unlink(target, rel.feeds.get(type(target).__kantata_key__, ""), obj)
+                inverse = rel.feeds.get(type(target).__kantata_key__)
+                if inverse is not None:
+                    unlink(target, inverse, obj)
         return obj
 
     # -- internals ----------------------------------------------------------------------
+
+    def _tick(self) -> int:
+        self._clock += 1
+        return self._clock
+
+    def _prune_tombstones(self) -> None:
+        if sum(map(len, self._tombstones.values())) < self._TOMBSTONES_MIN:
+            return
+        # A tombstone matters only to answers of requests sent before it.
+        oldest = min((t.value for t in self._open_tickets), default=self._clock + 1)
+        for key in list(self._tombstones):
+            kept = {i: at for i, at in self._tombstones[key].items() if at > oldest}
+            if kept:
+                self._tombstones[key] = kept
+            else:
+                del self._tombstones[key]
 
     def _check(
         self, payload: Mapping[str, Any]
@@ -244,9 +283,18 @@ class Graph:
         for key, value in payload.items():
             if key in _ENVELOPE_KEYS:
                 continue
-            if not isinstance(value, dict) or not {*map(type, value.values())} <= {dict}:
+            if not isinstance(value, dict):
                 log.debug("skipping top-level key %r: not a map of records", key)
                 continue
+            if not {*map(type, value.values())} <= {dict}:
+                bad = [i for i, record in value.items() if type(record) is not dict]
+                log.warning(
+                    "skipping %d record(s) under %r that are not JSON objects (ids %s)",
+                    len(bad),
+                    key,
+                    ", ".join(repr(i) for i in bad[:10]),
+                )
+                value = {i: record for i, record in value.items() if type(record) is dict}
             maps[key] = value
         raw_results = payload.get("results", [])
         if not isinstance(raw_results, list):
@@ -264,7 +312,8 @@ class Graph:
             results.append((key, id_))
         return results, maps
 
-    def _link_specs(self, cls: type[Model]) -> tuple[_Relation, ...]:
+    @staticmethod
+    def _link_specs(cls: type[Model]) -> tuple[Relation, ...]:
         """The forward relations of `cls`: those whose ids the record itself carries."""
         return tuple(rel for rel in cls.__kantata_relations__.values() if rel.field)
 
@@ -277,46 +326,60 @@ class Graph:
         return m
 
     def _adopt_key(
-        self, key: str, records: dict[str, dict[str, Any]]
-    ) -> dict[str, Mapping[str, Any]]:
-        """Give every record under `key` its object; return what updates applied, by id.
+        self, key: str, records: dict[str, dict[str, Any]], cutoff: int | None, write: bool
+    ) -> tuple[dict[str, Mapping[str, Any]], set[str]]:
+        """Give every record under `key` its object.
 
-        A new record's dict becomes its object's `__dict__`; a placeholder adopts the dict
-        too, keeping the inverse links others recorded on it; a record seen before is updated
-        in place (see `_update`).
+        Returns the updates applied to records seen before, by id (empty for one whose
+        answer is older than what it holds), and the ids skipped because the record was
+        deleted after the request was sent. A new record's dict becomes its object's
+        `__dict__`; a placeholder adopts the dict too; a record seen before is updated in
+        place (see `_update`).
         """
         self._merged_keys[key] = None
+        self._offered += len(records)
         cls = record_class(key)
         new = cls.__new__
         wm = self._map(key)
         merged = self._batch[key]
         ref = weakref.ref
         updates: dict[str, Mapping[str, Any]] = {}
+        skipped: set[str] = set()
+        tombs = self._tombstones.get(key) if cutoff is not None else None
+        limit = cutoff or 0
         for id_, raw in records.items():
+            if tombs and tombs.get(id_, 0) > limit:
+                skipped.add(id_)
+                continue
             r = wm.get(id_)
             obj = r() if r is not None else None
             raw["id"] = id_
             if obj is None:
                 merged[id_] = obj = new(cls)
                 obj.__dict__ = raw
+                obj._links = {}
+                obj._state = None
                 wm[id_] = ref(obj)
                 continue
             merged[id_] = obj
-            d = obj.__dict__
-            if STUB in d:
-                for k, v in d.items():
-                    if k[0] in (INVERSE, WEAK_INVERSE):
-                        raw[k] = v
+            state = obj._state
+            if state is None:
+                updates[id_] = self._update(obj, obj.__dict__, raw)
+            elif state.placeholder:
                 obj.__dict__ = raw
+                state.placeholder = False
+            elif cutoff is not None and (state.written if write else state.fence) > cutoff:
+                updates[id_] = {}  # an older answer than what the record holds
             else:
-                updates[id_] = self._update(d, raw)
-        return updates
+                updates[id_] = self._update(obj, obj.__dict__, raw)
+        return updates, skipped
 
     def _link_key(
         self,
         key: str,
         records: dict[str, dict[str, Any]],
         updates: dict[str, Mapping[str, Any]],
+        skipped: set[str],
     ) -> None:
         """Resolve the links of the records `_adopt_key` gave objects to."""
         linkers = self._linkers(record_class(key))
@@ -324,11 +387,13 @@ class Graph:
             return
         link_new, link_update = linkers
         merged = self._batch[key]
-        if not updates:
+        if not updates and not skipped:
             for id_, raw in records.items():
                 link_new(merged[id_], raw, raw)
             return
         for id_, raw in records.items():
+            if id_ in skipped:
+                continue
             obj = merged[id_]
             applied = updates.get(id_)
             if applied is None:
@@ -336,20 +401,45 @@ class Graph:
             elif applied:
                 link_update(obj, obj.__dict__, applied)
 
+    def _fence(
+        self,
+        order: list[str],
+        maps: dict[str, dict[str, dict[str, Any]]],
+        adopted: dict[str, tuple[dict[str, Mapping[str, Any]], set[str]]],
+        written: int,
+    ) -> None:
+        """Mark the records a write's answer set: older answers must not overwrite them."""
+        fence = self._tick()
+        for key in order:
+            updates, skipped = adopted[key]
+            merged = self._batch[key]
+            for id_ in maps[key]:
+                if id_ in skipped or (id_ in updates and not updates[id_]):
+                    continue
+                state = state_of(merged[id_])
+                state.fence, state.written = fence, written
+
     @staticmethod
-    def _update(d: dict[str, Any], raw: dict[str, Any]) -> Mapping[str, Any]:
+    def _update(obj: Model, d: dict[str, Any], raw: dict[str, Any]) -> Mapping[str, Any]:
         """Merge `raw` into an existing record's dict; return the keys it applied.
 
         Per field, the value from the newest payload (by `updated_at`) that carried it wins,
-        so the same payloads in any order give the same record. `d[OLDER]` remembers the stamp
-        of fields whose value came from a payload older than the record's newest.
+        so the same payloads in any order give the same record. The record's state remembers
+        the stamp of fields whose value came from a payload older than the record's newest.
         """
-        new_s = _stamp(raw.get("updated_at"))
-        cur_s = _stamp(d.get("updated_at"))
-        older: dict[str, datetime] | None = d.get(OLDER)
+        new_text = raw.get("updated_at")
+        cur_text = d.get("updated_at")
+        state = obj._state
+        older = state.older if state is not None else None
+        if new_text == cur_text and not older:
+            # The common case (the same version again, or records without `updated_at`).
+            d.update(raw)
+            return raw
+        new_s = _stamp(new_text)
+        cur_s = _stamp(cur_text)
         if new_s is not None and cur_s is not None and new_s < cur_s:
             if older is None:
-                older = d[OLDER] = {}
+                older = state_of(obj).older = {}
             applied = {}
             for k, v in raw.items():
                 if k not in d or (k in older and older[k] < new_s):
@@ -358,10 +448,10 @@ class Graph:
             return applied
         if new_s is not None and cur_s is not None and new_s > cur_s:
             # Fields the newer payload leaves out keep the stamp they had.
-            kept = [k for k in d if k not in raw and k[0] not in PRIVATE]
+            kept = [k for k in d if k not in raw]
             if kept:
                 if older is None:
-                    older = d[OLDER] = {}
+                    older = state_of(obj).older = {}
                 for k in kept:
                     older.setdefault(k, cur_s)
         d.update(raw)
@@ -377,7 +467,7 @@ class Graph:
         """
         if type(id_) is not str:
             if type(id_) is not int:
-                _malformed(key, id_)
+                malformed(key, id_)
                 return None
             id_ = str(id_)
         m = self._maps.get(key) or self._map(key)
@@ -390,191 +480,63 @@ class Graph:
         if obj is None:
             cls = record_class(key)
             obj = cls.__new__(cls)
-            obj.__dict__ = {"id": id_, STUB: True}
+            obj.__dict__ = {"id": id_}
+            obj._links = {}
+            obj._state = RecordState(placeholder=True)
             m[id_] = weakref.ref(obj)
         batch[id_] = obj
+        self._touched.add(key)
         return obj
 
-    def _linkers(self, cls: type[Model]) -> tuple[_Linker, _Linker] | None:
+    def _linkers(self, cls: type[Model]) -> tuple[Linker, Linker] | None:
         """This graph's link passes for `cls` (new records, updates); None without links."""
-        try:
-            return self._linker_cache[cls]
-        except KeyError:
-            pass
+        cached = self._linker_cache.get(cls)
+        if cached is not None:
+            return cached
         rels = self._link_specs(cls)
-        linkers = None
-        if rels:
-            args: list[Any] = [self._resolve, self._batch]
-            for rel in rels:
-                if rel.target is None:
-                    args += [None, None]
-                else:
-                    self._map(rel.target)
-                    touched = self._batch[rel.target]
-                    args += [touched.get, touched.__getitem__]
+        if not rels:
+            return None  # not cached: a record class without links may be one of thousands
+        for rel in rels:
+            if rel.target is not None:
+                self._map(rel.target)
+                self._pinned.add(rel.target)
+        if self._compiled_links:
             linkers = (
-                _linker_factory(cls, rels, fresh=True)(*args),
-                _linker_factory(cls, rels, fresh=False)(*args),
+                compiled_linker(cls, rels, True, self._resolve, self._batch),
+                compiled_linker(cls, rels, False, self._resolve, self._batch),
+            )
+        else:
+            linkers = (
+                reference_linker(self._resolve, rels, True),
+                reference_linker(self._resolve, rels, False),
             )
         self._linker_cache[cls] = linkers
         return linkers
 
-    def _sweep(self) -> None:
-        for key, m in self._maps.items():
+    def _sweep(self, keys: list[str]) -> None:
+        """Drop dead entries: of the maps just merged into as they grow, of all now and then."""
+        for key in keys:
+            m = self._maps[key]
             if len(m) >= self._sweep_at[key]:
-                for id_ in [i for i, r in m.items() if r() is None]:
-                    del m[id_]
-                # Next sweep after a fixed share of new entries, not when the map doubles:
-                # records that died in a reference cycle still count as alive until the
-                # cycle collector runs, and a doubling rule would let their dead entries pile
-                # up over a long export.
-                self._sweep_at[key] = len(m) + max(self._SWEEP_MIN, len(m) // 4)
+                self._sweep_map(key, m)
+        if self._offered < self._full_sweep_at:
+            return
+        # Maps no merge touches again (one record each under thousands of odd keys, say)
+        # never reach their own threshold: after a fixed share of new records all are
+        # swept, and the empty ones of keys no link pass is bound to are dropped.
+        self._offered = 0
+        for key, m in list(self._maps.items()):
+            self._sweep_map(key, m)
+            if not m and key not in self._pinned:
+                del self._maps[key], self._batch[key], self._sweep_at[key]
+                self._merged_keys.pop(key, None)
+        entries = sum(map(len, self._maps.values()))
+        self._full_sweep_at = max(self._SWEEP_MIN, len(self._maps), entries // 4)
 
-
-# -- the generated link pass ---------------------------------------------------------------
-#
-# Resolving links is the hot loop of a merge: a 200-user page with every include carries
-# about 8,000 ids. A generic loop over relation specs spends most of its time unpacking the
-# specs and testing relations a record does not carry. Instead, each model class gets one
-# straight-line function, generated once from its relations: one `in` test per relation, one
-# probe of the merge's batch per single id, and one C-level `map` over the batch for a list
-# of ids (the weak map is consulted only on a miss, in `_resolve`). A second
-# variant serves records merged for the first time, which have no old targets to unlink.
-
-_UNFEED = """\
-old = d.get({slot!r})
-if old is not None and old is not t:
-    f = feeds_{i}.get(type(old).__kantata_key__)
-    if f:
-        unlink(old, f, obj)
-    old = None
-if old is None:
-"""
-
-_FEED = """\
-if {cond}:
-    inv = t.__dict__.get({feed})
-    if inv is None:
-        t.__dict__[{feed}] = [obj]
-    else:
-        inv.append(obj)
-"""
-
-# A hub's inverse list holds weak references; dead ones are swept as it doubles in size.
-_FEED_WEAK = """\
-if {cond}:
-    inv = t.__dict__.get({feed})
-    if inv is None:
-        t.__dict__[{feed}] = [wref(obj)]
-    else:
-        inv.append(wref(obj))
-        n = len(inv)
-        if n >= 64 and not n & (n - 1):
-            inv[:] = [r for r in inv if r() is not None]
-"""
-
-_ONE = """\
-v = d[{field!r}]
-if v is None:
-    t = None
-else:
-    t = get_{i}(v) if type(v) is str else None
-    if t is None:
-        t = resolve({key!r}, v)
-"""
-
-_MANY = """\
-v = d[{field!r}]
-if type(v) is list:
-    try:
-        t = tuple(map(item_{i}, v))
-    except (KeyError, TypeError):
-        t = tuple([o for o in [resolve({key!r}, x) for x in v] if o is not None])
-else:
-    t = ()
-    if v is not None:
-        malformed({key!r}, v)
-"""
-
-_POLY = """\
-v = d.get({field!r})
-if type(v) is dict and type(v.get("key")) is str and v.get("id") is not None:
-    k = v["key"]
-    x = v["id"]
-else:
-    k = d.get({type_field!r})
-    k = type_keys.get(k) or type_to_key(k) if type(k) is str else None
-    x = d.get({id_field!r})
-if k is None or x is None:
-    t = None
-else:
-    if type(x) is not str:
-        x = str(x)
-    b = batch.get(k)
-    t = b.get(x) if b is not None else None
-    if t is None:
-        t = resolve(k, x)
-"""
-
-_linker_factories: dict[tuple[type[Model], bool], Callable[..., _Linker]] = {}
-
-
-def _indent(block: str, depth: int) -> str:
-    return "".join("    " * depth + line + "\n" for line in block.splitlines())
-
-
-def _linker_factory(
-    cls: type[Model], rels: tuple[_Relation, ...], fresh: bool
-) -> Callable[..., _Linker]:
-    """Compile (once per class and variant) a factory binding the link pass to a graph.
-
-    `fresh`: the variant for a record merged for the first time, which links nothing yet.
-    """
-    factory = _linker_factories.get((cls, fresh))
-    if factory is not None:
-        return factory
-    lines = []
-    for i, rel in enumerate(rels):
-        if rel.poly is not None:
-            test = (
-                "if " + " or ".join(f"{name!r} in present" for name in (rel.field, *rel.poly)) + ":"
-            )
-            block = _POLY.format(field=rel.field, type_field=rel.poly[0], id_field=rel.poly[1])
-            feed_block = (
-                f"f = feeds_{i}.get(type(t).__kantata_key__) if t is not None else None\n"
-                + _FEED.format(cond="f", feed="f")
-            )
-        else:
-            test = f"if {rel.field!r} in present:"
-            block = (_MANY if rel.many else _ONE).format(i=i, field=rel.field, key=rel.target)
-            feed = rel.feeds.get(rel.target) if rel.target else None
-            template = _FEED_WEAK if feed and feed[0] == WEAK_INVERSE else _FEED
-            feed_block = template.format(cond="t is not None", feed=repr(feed))
-        if rel.feeds:
-            if fresh:
-                block += feed_block
-            else:
-                block += _UNFEED.format(i=i, slot=rel.slot) + _indent(feed_block, 1)
-        block += f"d[{rel.slot!r}] = t\n"
-        lines.append(_indent(test, 2) + _indent(block, 3))
-    source = (
-        "def factory(resolve, batch, "
-        + "".join(f"get_{i}, item_{i}, " for i in range(len(rels)))
-        + "):\n    def link(obj, d, present):\n"
-        + "".join(lines)
-        + "    return link\n"
-    )
-    namespace: dict[str, Any] = {
-        "type_keys": _TYPE_KEYS,
-        "type_to_key": _type_to_key,
-        "malformed": _malformed,
-        "unlink": _unlink,
-        "wref": weakref.ref,
-    }
-    for i, rel in enumerate(rels):
-        namespace[f"feeds_{i}"] = rel.feeds
-    variant = "new records" if fresh else "updates"
-    exec(compile(source, f"<kantata_async links of {cls.__name__}, {variant}>", "exec"), namespace)
-    factory = namespace["factory"]
-    _linker_factories[(cls, fresh)] = factory
-    return factory  # type: ignore[no-any-return]
+    def _sweep_map(self, key: str, m: dict[str, weakref.ref[Model]]) -> None:
+        for id_ in [i for i, r in m.items() if r() is None]:
+            del m[id_]
+        # Next sweep after a fixed share of new entries, not when the map doubles: records
+        # that died in a reference cycle still count as alive until the cycle collector
+        # runs, and a doubling rule would let their dead entries pile up over a long export.
+        self._sweep_at[key] = len(m) + max(self._SWEEP_MIN, len(m) // 4)

@@ -3,31 +3,41 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
-from ._errors import PayloadError
+from ._errors import PaginationError, PayloadError
 from ._ids import IdSet
 from .models import Model
 
-__all__ = ["ListRequest", "Page", "WalkStats"]
+__all__ = ["Fetched", "ListRequest", "Page", "WalkStats"]
 
 M = TypeVar("M", bound=Model)
+
+
+class Fetched(NamedTuple):
+    """A list page's decoded body, and what its builder needs to know of its request."""
+
+    payload: Any
+    sent: Any = None
+
 
 # Fetches page `n` of a list: given a page number, the merged Page.
 FetchPage = Callable[[int], Awaitable["Page[M]"]]
 # The two halves of fetching a page: the HTTP request (page number -> decoded envelope), and
 # building the page from it (merge into the graph, resolve nested includes).
-RequestPage = Callable[[int], Awaitable[Any]]
-BuildPage = Callable[[int, Any], Awaitable["Page[M]"]]
+RequestPage = Callable[[int], Awaitable[Fetched]]
+BuildPage = Callable[[int, Fetched], Awaitable["Page[M]"]]
 
 
 class Page(Generic[M]):
     """One page of a list: its records (live graph objects) and the envelope's counts.
 
     `count` is what the server reports as the total; it can be wrong, and iteration does
-    not trust it (see `ListRequest`).
+    not trust it (see `ListRequest`). A page of a list by ids (`only=`) is one chunk of at
+    most 200 ids, and `page_count` is the number of chunks.
     """
 
     def __init__(
@@ -39,6 +49,7 @@ class Page(Generic[M]):
         page_number: int,
         page_size: int,
         fetch: FetchPage[M],
+        exact: bool = False,
     ) -> None:
         self.items = items
         self.count = count
@@ -46,6 +57,7 @@ class Page(Generic[M]):
         self.page_number = page_number
         self.page_size = page_size
         self._fetch = fetch
+        self._exact = exact  # page_count is known, not announced (a list by ids)
 
     def has_next_page(self) -> bool:
         """Whether a later page may hold records.
@@ -53,6 +65,8 @@ class Page(Generic[M]):
         True while the server reports more pages, and also after a full last page (the
         reported count may be short); False after an empty page, whatever the count says.
         """
+        if self._exact:
+            return self.page_number < self.page_count
         if not self.items:
             return False
         return self.page_number < self.page_count or len(self.items) >= self.page_size
@@ -83,23 +97,33 @@ def _counts(payload: Any, records: int, default_size: int) -> tuple[int, int, in
     raw_page_size: Any = meta.get("page_size") or 0
     try:
         return int(raw_count), int(raw_page_count), int(raw_page_size) or default_size
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, OverflowError) as err:  # OverflowError: 1e400 is inf
         raise PayloadError(f"unreadable pagination counts in 'meta': {meta!r}") from err
 
 
 def page_from_envelope(
-    payload: Any, items: list[M], page: int, per_page: int, fetch: FetchPage[M]
+    payload: Any,
+    items: list[M],
+    page: int,
+    per_page: int,
+    fetch: FetchPage[M],
+    *,
+    chunks: int | None = None,
 ) -> Page[M]:
-    """Read the counts of a list envelope (whose records the graph has merged into `items`)."""
+    """Read the counts of a list envelope (whose records the graph has merged into `items`).
+
+    `chunks`: the page is chunk `page` of a list by ids with that many chunks.
+    """
     count, page_count, page_size = _counts(payload, len(items), per_page)
     return Page(
         items=items,
         count=count,
-        page_count=page_count,
+        page_count=page_count if chunks is None else chunks,
         # The server echoes the page it was asked for (0 when there are no records).
         page_number=page,
         page_size=page_size,
         fetch=fetch,
+        exact=chunks is not None,
     )
 
 
@@ -121,17 +145,21 @@ def _facts(payload: Any) -> tuple[int, int, int, int]:
 
 @dataclass
 class WalkStats:
-    """What a walk over a list saw, for progress reports and summaries.
+    """What one walk over a list saw, for progress reports and summaries.
 
-    `count_drift` is how far the records actually yielded differ from the count the server
-    reported first (positive: more records than announced). It is non-zero when the count
-    lies or when records were added or removed while the walk ran.
+    `records` counts the records yielded (each once), `duplicates` those skipped because an
+    earlier page had yielded them (records shift between offset pages while a walk runs).
+    `count_drift` is how far the records yielded differ from the count the server reported
+    (positive: more records than announced); negative drift means records may have been
+    missed. `unresolved` counts records of nested include levels that the server did not
+    return (hidden from the token, or deleted): their relations read as dangling.
     """
 
     pages: int = 0
     records: int = 0
     duplicates: int = 0
     reported_count: int | None = None
+    unresolved: int = 0
 
     @property
     def count_drift(self) -> int:
@@ -144,25 +172,40 @@ class ListRequest(Generic[M]):
     - `await client.users.list(...)`: the first `Page`.
     - `async for user in client.users.list(...)`: every record across all pages, each once,
       fetched `concurrency` pages at a time (the client's `max_concurrency` by default).
-    - `async for page in client.users.list(...).pages(concurrency=8, ordered=True)`: pages.
+    - `async for page in client.users.list(...).pages(concurrency=8, ordered=True)`: pages,
+      each holding only the records no earlier page of the walk yielded.
 
-    The walk trusts nothing the count says. It fetches page 1, then pages 2..N concurrently;
-    it stops at the first empty page even when the count promises more; when the last page
-    it expects comes back full, it asks for the next one, and it asks for it inside the
-    concurrent window rather than after it. Records that shift between pages while it runs
-    (offset paging) are yielded once; `stats` reports how far the count drifted.
+    The walk trusts nothing the count says. It fetches page 1, then the pages the server
+    announced concurrently. A short page before the announced last page does not end it (a
+    record was hidden or deleted meanwhile); an empty page does, whatever the count
+    promises; when the last page comes back full it asks for the next one, inside the
+    concurrent window. A record that shifts between pages while it runs (offset paging) is
+    yielded once. A full page holding only records already yielded means the server (or a
+    proxy) ignores `page`: the walk stops with `PaginationError` rather than loop. A list
+    by ids (`only=`), which Kantata does not paginate, is one request per 200 ids.
 
-    Breaking out of the loop, or cancelling the task, cancels every fetch in flight. For
-    cleanup at the `break` itself rather than when the iterator is collected, wrap it in
-    `contextlib.aclosing(...)`.
+    `stats` describes the latest walk (each walk starts its own). Breaking out of the loop,
+    or cancelling the task, cancels every fetch in flight; `aclose()` (or
+    `contextlib.aclosing(...)`) ends every walk of this request at once.
     """
 
-    def __init__(self, request: RequestPage, build: BuildPage[M], *, concurrency: int = 1) -> None:
+    def __init__(
+        self,
+        request: RequestPage,
+        build: BuildPage[M],
+        *,
+        concurrency: int = 1,
+        pages: int | None = None,
+        on_complete: Callable[[], None] | None = None,
+    ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         self._request = request
         self._build = build
         self._concurrency = concurrency
+        self._fixed_pages = pages
+        self._on_complete = on_complete
+        self._walks: weakref.WeakSet[AsyncGenerator[Any, None]] = weakref.WeakSet()
         self.stats = WalkStats()
 
     async def _fetch(self, number: int) -> Page[M]:
@@ -172,31 +215,50 @@ class ListRequest(Generic[M]):
         return self._fetch(1).__await__()
 
     def __aiter__(self) -> AsyncIterator[M]:
-        return self._items()
+        walk = self._items()
+        self._walks.add(walk)
+        return walk
 
-    async def pages(
+    def pages(
         self, concurrency: int | None = None, *, ordered: bool = True, first_window: int = 1
-    ) -> AsyncIterator[Page[M]]:
+    ) -> AsyncGenerator[Page[M], None]:
         """Every page of the list: in page order (`ordered=True`) or as they arrive.
 
         `first_window` pages are asked for before page 1 answers. The default, 1, learns the
-        page count first; a bulk export that expects many pages can pass its concurrency and
-        save that round trip, at the cost of a few empty pages when the list is short.
+        page count first; pass more only when you know the list is long (it saves a round
+        trip, and costs requests for empty pages when the list is short).
         """
         width = self._concurrency if concurrency is None else concurrency
         if width < 1:
             raise ValueError(f"concurrency must be >= 1, got {width}")
         if not 1 <= first_window <= width:
             raise ValueError(f"first_window must be from 1 to concurrency ({width})")
+        walk = self._walk(width, ordered, first_window)
+        self._walks.add(walk)
+        return walk
+
+    async def aclose(self) -> None:
+        """End every walk of this request now, cancelling the fetches in flight."""
+        for walk in list(self._walks):
+            await walk.aclose()
+
+    async def _walk(
+        self, width: int, ordered: bool, first_window: int
+    ) -> AsyncGenerator[Page[M], None]:
+        stats = self.stats = WalkStats()
+        seen = IdSet()
+        fixed = self._fixed_pages
         # The last page the walk asks for unless a full page at the edge pushes it further.
-        horizon = first_window
+        horizon = first_window if fixed is None else fixed
+        announced = 0  # the most pages any answer announced
         end: int | None = None  # the first page known to be past the end
         next_page = next_out = 1
+        full: dict[int, bool] = {}
         # Two kinds of work run side by side: HTTP requests for pages, and builds (merge into
         # the graph, then any nested-include requests). A body is handed to a build after the
         # request window has been refilled, so the next requests are on the wire while the
         # loop merges, and one page's nested lookups overlap the others'.
-        requests: dict[int, asyncio.Task[Any]] = {}
+        requests: dict[int, asyncio.Task[Fetched]] = {}
         builds: dict[int, asyncio.Task[Page[M]]] = {}
         ready: dict[int, Page[M]] = {}
 
@@ -211,6 +273,21 @@ class ListRequest(Generic[M]):
                 requests[next_page] = asyncio.ensure_future(self._request(next_page))
                 next_page += 1
 
+        def fresh(page: Page[M]) -> Page[M]:
+            """The page, holding only records no earlier page of this walk yielded."""
+            new = [item for item in page.items if seen.add(item.__dict__["id"])]
+            stats.duplicates += len(page.items) - len(new)
+            if page.items and not new and full[page.page_number] and fixed is None:
+                raise PaginationError(
+                    f"page {page.page_number} holds only records that earlier pages already "
+                    f"gave ({len(page.items)} of them): the server (or a proxy in front of "
+                    "it) seems to ignore the page number; stopped rather than loop",
+                    page=page.page_number,
+                )
+            stats.records += len(new)
+            page.items = new
+            return page
+
         try:
             while True:
                 refill()
@@ -219,14 +296,20 @@ class ListRequest(Generic[M]):
                 waiting = [*requests.values(), *builds.values()]
                 done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
                 arrived = sorted(n for n, t in requests.items() if t in done)
-                bodies: list[tuple[int, Any]] = []
+                bodies: list[tuple[int, Fetched]] = []
                 for number in arrived:
-                    payload = requests.pop(number).result()  # a failed request ends the walk
-                    self.stats.pages += 1
-                    results, count, page_count, page_size = _facts(payload)
+                    fetched = requests.pop(number).result()  # a failed request ends the walk
+                    stats.pages += 1
+                    results, count, page_count, page_size = _facts(fetched.payload)
+                    full[number] = results >= page_size
+                    if fixed is not None:  # a chunk of ids: no paging, the count is its own
+                        stats.reported_count = (stats.reported_count or 0) + count
+                        bodies.append((number, fetched))
+                        continue
+                    announced = max(announced, page_count)
+                    horizon = max(horizon, page_count)
                     if number == 1:
-                        self.stats.reported_count = count
-                        horizon = max(horizon, page_count)
+                        stats.reported_count = count
                         # When the count fills its last page exactly, the page after it is
                         # asked for at once: a short count then costs no round trip at the end.
                         if count > 0 and count % page_size == 0:
@@ -234,10 +317,13 @@ class ListRequest(Generic[M]):
                     if results == 0:
                         end = number if end is None else min(end, number)
                     elif results < page_size:
-                        end = number + 1 if end is None else min(end, number + 1)
+                        # A short page ends the list only at or past the last page announced:
+                        # before it, a record was hidden or deleted while the walk ran.
+                        if number >= announced:
+                            end = number + 1 if end is None else min(end, number + 1)
                     elif number >= horizon:
                         horizon = number + 1  # a full page at the edge: probe one more
-                    bodies.append((number, payload))
+                    bodies.append((number, fetched))
                 for number in sorted(n for n, t in builds.items() if t in done):
                     ready[number] = builds.pop(number).result()  # a failed build ends it too
                 if end is not None:
@@ -247,20 +333,22 @@ class ListRequest(Generic[M]):
                 if bodies and requests:
                     # Let the new requests go out before this loop spends time merging.
                     await asyncio.sleep(0)
-                for number, payload in bodies:
+                for number, fetched in bodies:
                     if end is None or number < end:
-                        builds[number] = asyncio.ensure_future(self._build(number, payload))
+                        builds[number] = asyncio.ensure_future(self._build(number, fetched))
                 if ordered:
                     while next_out in ready:
-                        yield ready.pop(next_out)
+                        yield fresh(ready.pop(next_out))
                         next_out += 1
                     while end is not None and next_out >= end and next_out < next_page:
                         next_out += 1  # pages past the end are never built
                 else:
                     for number in sorted(ready):
-                        yield ready.pop(number)
+                        yield fresh(ready.pop(number))
             for number in sorted(ready):
-                yield ready[number]
+                yield fresh(ready.pop(number))
+            if self._on_complete is not None:
+                self._on_complete()
         finally:
             pending = [*requests.values(), *builds.values()]
             for task in pending:
@@ -268,12 +356,11 @@ class ListRequest(Generic[M]):
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
 
-    async def _items(self) -> AsyncIterator[M]:
-        seen = IdSet()
-        async for page in self.pages():
-            for item in page.items:
-                if not seen.add(item.__dict__["id"]):
-                    self.stats.duplicates += 1
-                    continue
-                self.stats.records += 1
-                yield item
+    async def _items(self) -> AsyncGenerator[M, None]:
+        pages = self.pages()
+        try:
+            async for page in pages:
+                for item in page.items:
+                    yield item
+        finally:
+            await pages.aclose()

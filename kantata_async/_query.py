@@ -19,6 +19,7 @@ __all__ = [
     "check_id",
     "check_names",
     "check_per_page",
+    "chunks",
     "encode_params",
 ]
 
@@ -77,6 +78,12 @@ def check_per_page(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PER_PAGE:
         raise ValueError(f"per_page must be an int from 1 to {MAX_PER_PAGE}, got {value!r}")
     return value
+
+
+def chunks(ids: Sequence[str]) -> list[list[str]]:
+    """`ids` without repeats, in requests of at most 200 (Kantata's page size limit)."""
+    unique = list(dict.fromkeys(ids))
+    return [unique[i : i + MAX_PER_PAGE] for i in range(0, len(unique), MAX_PER_PAGE)]
 
 
 def _encode(name: str, kind: Kind, value: Any) -> str:

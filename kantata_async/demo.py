@@ -95,11 +95,11 @@ async def show_user(base_url: str, token: str, user_id: str) -> None:
         user: User = await client.users.get(
             user_id, include=["account_membership.skill_memberships.skill", "role", "manager"]
         )
+        # Every membership of the user: once the walk ends, `user.workweek_memberships` is
+        # known to be complete (a list by the memberships' own `user_ids` filter says so).
         memberships = client.workweek_memberships.list(user_ids=[user_id], include=["workweek"])
         async for _ in memberships:
             pass  # each one is merged into the graph and linked to `user`
-        # Every membership of the user is now in: an empty list would mean none, not unknown.
-        client.graph.mark_loaded(user, "workweek_memberships")
 
         say("\nOne user's linked graph, read through the client:")
         say(f"  user {user.id}: {user.full_name} <{user.email_address}>, {user.headline}")

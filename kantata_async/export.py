@@ -56,7 +56,7 @@ import io
 import json
 import os
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import aclosing
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -66,11 +66,12 @@ import attrs
 
 from ._convert import to_dict
 from ._errors import DanglingReferenceError, KantataError, RelationNotLoadedError
-from ._ids import IdSet
 from ._json import dumps
 from ._query import MAX_PER_PAGE
 from .models import Model, User, WorkweekMembership
-from .models._base import _REGISTRY, STUB, _Relation
+from .models._base import _REGISTRY
+from .models._relations import Relation
+from .models._state import is_placeholder
 from .resources._nested import IncludeTree, parse_includes
 from .resources.users import Users
 from .resources.workweek_memberships import WorkweekMemberships
@@ -78,7 +79,7 @@ from .sync import DEFAULT_OVERLAP, ChangeTracker, Watermark, as_watermark
 
 if TYPE_CHECKING:
     from ._client import KantataClient
-    from ._pagination import ListRequest, Page
+    from ._pagination import ListRequest
 
 __all__ = [
     "ExportError",
@@ -261,6 +262,7 @@ class Exporter:
         self._requests_at_start = 0
         self._retries_at_start = 0
         self._pages = 0
+        self._written = 0
         self._started: float | None = None
         self._stopped: float | None = None
         self._complete = False
@@ -272,7 +274,7 @@ class Exporter:
         requests, retries = self._transport_counts()
         stats = self._walk.stats
         return ExportProgress(
-            records=stats.records,
+            records=self._written,
             pages=self._pages,
             requests=requests,
             retries=retries,
@@ -336,8 +338,6 @@ class Exporter:
         frozen = self._gc_every is not None and gc.isenabled() and gc.get_freeze_count() == 0
         if frozen:
             gc.freeze()
-        seen = IdSet()
-        stats = self._walk.stats
         sink: _Sink | None = None
         try:
             sink = _Sink(self._out, self._format, self._cls, self._tree)
@@ -346,26 +346,19 @@ class Exporter:
             # `pages()` is an async generator; closing it at once cancels the fetches in
             # flight, so a failed or cancelled export leaves no task running.
             width = self._concurrency or self._client.max_concurrency
-            pages = cast(
-                "AsyncGenerator[Page[Model], None]",
-                # A bulk export asks for its first window before page 1 answers: one round
-                # trip saved, at the price of a few empty pages for a short list.
-                self._walk.pages(width, ordered=False, first_window=width),
-            )
+            # Page 1 first, alone: a short list (or a bad token) then costs one request,
+            # not a window of them. The walk gives each record once.
+            pages = self._walk.pages(width, ordered=False)
             async with aclosing(pages):
                 async for page in pages:
                     for record in page.items:
-                        if not seen.add(record.__dict__["id"]):
-                            stats.duplicates += 1
-                            continue
                         if self._tracker is not None and not self._tracker.accept(record):
                             continue  # this version went out with the previous run
                         sink.write(record)
-                        # Counted as `async for` over the walk would count them.
-                        stats.records += 1
+                        self._written += 1
                     self._pages += 1
                     sink.flush()
-                    remaining = (stats.reported_count or 0) - stats.records
+                    remaining = (self._walk.stats.reported_count or 0) - self._written
                     if (
                         self._gc_every is not None
                         and self._pages % self._gc_every == 0
@@ -472,7 +465,7 @@ _NOT_LOADED: Final = _NotLoaded()
 Linked = Model | list[Model] | None | _NotLoaded
 
 
-def _linked(obj: Model, rel: _Relation) -> Linked:
+def _linked(obj: Model, rel: Relation) -> Linked:
     """What `rel` of `obj` points at; placeholders stand in for records never carried."""
     try:
         value: Model | list[Model] | None = getattr(obj, rel.name)
@@ -497,7 +490,7 @@ def _embed(
     shared by many users); they are only read, to be serialised at once.
     """
     d = obj.__dict__
-    if STUB in d:
+    if is_placeholder(obj):
         return {"id": d["id"]}
     if memo is not None:
         done = memo.get(id(obj))
@@ -562,7 +555,7 @@ class _Columns:
         """One cell per header column; all empty for a missing record."""
         if obj is None:
             return [""] * len(self.header)
-        values = {"id": obj.__dict__["id"]} if STUB in obj.__dict__ else to_dict(obj)
+        values = {"id": obj.__dict__["id"]} if is_placeholder(obj) else to_dict(obj)
         out = [_cell(values.get(name)) for name in self.fields]
         relations = type(obj).__kantata_relations__
         for name, sub, subtree in self.relations:

@@ -75,21 +75,34 @@ async def test_create_get_update_standardize_delete(
 
     updated = await client.workweek_memberships.update(created.id, friday_minutes=240)
     assert fake.requests[-1].json == {"workweek_membership": {"friday_minutes": 240}}
+    # The held membership has its user and workweek loaded: the update brings them back.
+    assert fake.requests[-1].query["include"] == "user,workweek"
     assert updated is created
+    assert created.workweek is not None
+    assert created.workweek.friday_minutes == 240
 
+    fake.requests.clear()
     default = await client.workweek_memberships.standardize_to_default(
         user_id="12", start_date=date(2026, 2, 1)
     )
-    request = fake.requests[-1]
+    request = fake.requests[0]
     assert (request.method, request.path) == ("PUT", "workweek_memberships/standardize_to_default")
     assert request.json == {"workweek_membership": {"user_id": 12, "start_date": "2026-02-01"}}
     assert default.start_date == date(2026, 2, 1)
 
+    # The switch moved the end of the held membership: the user's memberships were listed
+    # again (with the workweek the held one had loaded), which also makes the list complete.
+    [(refresh, _)] = [(r.path, r) for r in fake.requests[1:]]
+    assert refresh == "workweek_memberships"
+    assert fake.requests[1].query["user_ids"] == "12"
+    assert fake.requests[1].query["include"] == "user,workweek"
+    assert created.end_date == date(2026, 1, 31)
     user = client.graph.get(User, "12")
     assert user is not None
     assert created in user.workweek_memberships
+    fake.requests.clear()
     await client.workweek_memberships.delete(created.id)
-    request = fake.requests[-1]
+    request = fake.requests[0]
     assert (request.method, request.path) == ("DELETE", f"workweek_memberships/{created.id}")
     assert client.graph.get(WorkweekMembership, created.id) is None
     assert created not in user.workweek_memberships

@@ -52,7 +52,7 @@ def test_to_dict_refuses_a_placeholder() -> None:
         {"results": [{"key": "users", "id": "1"}], "users": {"1": {"role_id": "9"}}}
     )
     assert isinstance(user, User)
-    placeholder = user.__dict__["@role"]
+    placeholder = user._links["role"]
     with pytest.raises(ValueError, match="not loaded"):
         to_dict(placeholder)
 

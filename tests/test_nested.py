@@ -88,7 +88,7 @@ async def test_a_level_that_was_not_asked_for_stays_unloaded(client: KantataClie
     assert isinstance(user, User)
     membership = user.account_membership
     assert membership is not None
-    with pytest.raises(RelationNotLoadedError, match="include='skill_memberships'"):
+    with pytest.raises(RelationNotLoadedError, match=r"include=\['skill_memberships'\]"):
         _ = membership.skill_memberships
 
 

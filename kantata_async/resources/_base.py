@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from .._errors import PayloadError, ResponseValidationError
-from .._pagination import ListRequest, Page, page_from_envelope
-from .._query import Kind, check_choice, check_id, check_names, check_per_page, encode_params
+from .._graph import Ticket
+from .._pagination import Fetched, ListRequest, Page, page_from_envelope
+from .._query import (
+    MAX_PER_PAGE,
+    Kind,
+    check_choice,
+    check_id,
+    check_names,
+    check_per_page,
+    chunks,
+    encode_params,
+)
 from .._transport import Body
 from ..models import Model
+from ..models._base import record_class
 from ._nested import IncludeTree, load_nested, parse_includes
 
 if TYPE_CHECKING:
@@ -18,6 +29,8 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound=Model)
 
 __all__ = ["Resource"]
+
+_READS = frozenset({"GET", "HEAD"})
 
 
 class Resource(Generic[M]):
@@ -51,6 +64,26 @@ class Resource(Generic[M]):
             params["optional_fields"] = ",".join(fields)
         return params, tree
 
+    def _write_params(
+        self,
+        held: Sequence[Model],
+        include: Sequence[str] | None,
+        optional_fields: Sequence[str] | None = None,
+    ) -> tuple[dict[str, str], IncludeTree]:
+        """Query parameters for a write: `include` plus the relations `held` objects have loaded.
+
+        A write changes the record, and often what it links to (a membership's minutes are
+        its workweek's): asking for the relations already loaded brings them back fresh,
+        so an object held before the write does not read stale values through them.
+        """
+        wanted = list(include or ())
+        for obj in held:
+            for rel in type(obj).__kantata_relations__.values():
+                name = rel.include
+                if name in self.includes and rel.name in obj._links and name not in wanted:
+                    wanted.append(name)
+        return self._read_params(wanted if wanted else include, optional_fields)
+
     def _list_request(
         self,
         spec: Mapping[str, Kind],
@@ -67,8 +100,38 @@ class Resource(Generic[M]):
         elif self.orders:
             # Pin the order for the walk, so concurrent pages see one stable sequence.
             params["order"] = self.orders[0]
-        params.update(encode_params(spec, filters))
-        return self._list(params, per_page, tree)
+        given = {k: v for k, v in filters.items() if v is not None}
+        params.update(encode_params(spec, given))
+        return self._list(params, per_page, tree, on_complete=self._completion(given))
+
+    def _completion(self, filters: Mapping[str, Any]) -> Callable[[], None] | None:
+        """For a list filtered only by its own foreign key (`user_ids=[...]` of memberships):
+        what marks the inverse relations of those records complete once the walk ends."""
+        if len(filters) != 1:
+            return None
+        [(name, value)] = filters.items()
+        found = [
+            (rel.target, inverse)
+            for rel in self._model_relations().values()
+            if not rel.many
+            and name == f"{rel.field}s"
+            and (inverse := rel.feeds.get(rel.target or "")) is not None
+        ]
+        if not found:
+            return None
+        [(target, inverse)] = found
+        graph, ids = self._client.graph, [str(v) for v in value]
+
+        def complete() -> None:
+            for id_ in ids:
+                obj = graph.get(target, id_)
+                if obj is not None:
+                    graph.mark_loaded(obj, inverse.name)
+
+        return complete
+
+    def _model_relations(self) -> Mapping[str, Any]:
+        return record_class(self.path).__kantata_relations__
 
     async def _read_one(
         self,
@@ -105,8 +168,9 @@ class Resource(Generic[M]):
         body: Body = None,
         tree: IncludeTree | None = None,
     ) -> M:
+        sent = self._client.graph.ticket()
         payload = await self._call(method, path, params=params, body=body)
-        records = self._merge(method, path, payload)
+        records = self._merge(method, path, payload, sent=sent)
         if not records:
             raise ResponseValidationError(
                 "the response names no record in 'results'",
@@ -118,23 +182,50 @@ class Resource(Generic[M]):
             await load_nested(self._client, self.path, records, tree)
         return records[0]
 
-    def _merge(self, method: str, path: tuple[str, ...], payload: Any) -> list[M]:
+    def _merge(
+        self, method: str, path: tuple[str, ...], payload: Any, *, sent: Ticket | None
+    ) -> list[M]:
+        """Merge an answer whose primary records must be this collection's."""
+        where = "/".join(path)
         try:
-            return cast("list[M]", self._client.graph.merge(payload))
+            results = payload.get("results") if isinstance(payload, dict) else None
+            if isinstance(results, list):
+                keys = {e.get("key") for e in results if isinstance(e, dict)}
+                if keys - {self.path}:
+                    raise PayloadError(
+                        f"expected {self.path} records, but 'results' names "
+                        + ", ".join(sorted(map(str, keys - {self.path})))
+                    )
+            write = method not in _READS
+            return cast("list[M]", self._client.graph.merge(payload, sent=sent, write=write))
         except PayloadError as err:
-            raise ResponseValidationError(
-                str(err), method=method, path="/".join(path), status=200
-            ) from err
+            raise ResponseValidationError(str(err), method=method, path=where, status=200) from err
 
     def _list(
-        self, params: dict[str, str], per_page: int | None, tree: IncludeTree
+        self,
+        params: dict[str, str],
+        per_page: int | None,
+        tree: IncludeTree,
+        *,
+        on_complete: Callable[[], None] | None = None,
     ) -> ListRequest[M]:
-        size = check_per_page(per_page) if per_page is not None else None
+        """The pages of `GET /<path>` with `params`: walked by page, or by id chunks.
 
-        async def request(page: int) -> Any:
-            query = dict(params, page=str(page))
-            if size is not None:
-                query["per_page"] = str(size)
+        Kantata does not paginate a list by ids (`only=`): every page number answers every
+        match. So such a list is one request per 200 ids, never a page walk.
+        """
+        size = check_per_page(per_page) if per_page is not None else None
+        by_ids = chunks(params.pop("only").split(",")) if "only" in params else None
+        graph = self._client.graph
+
+        async def request(page: int) -> Fetched:
+            if by_ids is not None:
+                query = dict(params, only=",".join(by_ids[page - 1]), per_page=str(MAX_PER_PAGE))
+            else:
+                query = dict(params, page=str(page))
+                if size is not None:
+                    query["per_page"] = str(size)
+            sent = graph.ticket()
             payload = await self._call("GET", (self.path,), params=query)
             if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
                 raise ResponseValidationError(
@@ -143,17 +234,43 @@ class Resource(Generic[M]):
                     path=self.path,
                     status=200,
                 )
-            return payload
+            return Fetched(payload, sent)
 
-        async def build(page: int, payload: Any) -> Page[M]:
-            items = self._merge("GET", (self.path,), payload)
+        async def build(page: int, fetched: Fetched) -> Page[M]:
+            items = self._merge("GET", (self.path,), fetched.payload, sent=fetched.sent)
+            if by_ids is not None:
+                self._check_asked(items, by_ids[page - 1])
             if tree and items:
                 # The deeper levels arrive before the page does: its records come linked.
-                await load_nested(self._client, self.path, items, tree)
-            return page_from_envelope(payload, items, page, size or 20, listing._fetch)
+                missing = await load_nested(self._client, self.path, items, tree)
+                listing.stats.unresolved += missing
+            chunk_count = len(by_ids) if by_ids is not None else None
+            return page_from_envelope(
+                fetched.payload, items, page, size or 20, listing._fetch, chunks=chunk_count
+            )
 
-        listing = ListRequest(request, build, concurrency=self._client.max_concurrency)
+        listing = ListRequest(
+            request,
+            build,
+            concurrency=self._client.max_concurrency,
+            pages=len(by_ids) if by_ids is not None else None,
+            on_complete=on_complete,
+        )
         return listing
+
+    def _check_asked(self, items: Sequence[Model], asked: Sequence[str]) -> None:
+        """A list by ids must answer only records it asked for (else `only` was ignored)."""
+        wanted = set(asked)
+        stray = [obj.__dict__["id"] for obj in items if obj.__dict__["id"] not in wanted]
+        if stray:
+            raise ResponseValidationError(
+                f"asked for {len(wanted)} ids with only=, the answer holds others "
+                f"({', '.join(stray[:5])}{', ...' if len(stray) > 5 else ''}): the server "
+                "seems to ignore only=",
+                method="GET",
+                path=self.path,
+                status=200,
+            )
 
     def _write_body(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """`{"user": {...}}` holding only the fields the caller passed."""

@@ -10,17 +10,23 @@ not one per record.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Coroutine, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._query import MAX_PER_PAGE
+from .._query import chunks
 from ..models import Model
-from ..models._base import _REGISTRY, STUB, _Relation, is_loaded
+from ..models._base import _REGISTRY, is_loaded
+from ..models._relations import Relation
+from ..models._state import is_placeholder
 
 if TYPE_CHECKING:
     from .._client import KantataClient
 
 __all__ = ["READABLE_KEYS", "IncludeTree", "load_nested", "parse_includes"]
+
+log = logging.getLogger("kantata_async")
+T = TypeVar("T")
 
 # Top-level keys the SDK can fetch by id (`GET /<key>?only=...`) to resolve a deeper level.
 READABLE_KEYS = frozenset(
@@ -41,15 +47,16 @@ READABLE_KEYS = frozenset(
 IncludeTree = dict[str, "IncludeTree"]
 
 
-async def gather_or_cancel(jobs: Sequence[Coroutine[Any, Any, Any]]) -> None:
-    """Run `jobs` concurrently; on the first failure cancel the rest, then raise it.
+async def gather_or_cancel(jobs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run `jobs` concurrently and return their results; on the first failure cancel the
+    rest, then raise it.
 
     Unlike a bare `gather`, nothing keeps running after the error has been raised; unlike a
     `TaskGroup`, the caller gets the error itself, not an `ExceptionGroup`.
     """
     tasks = [asyncio.ensure_future(job) for job in jobs]
     if not tasks:
-        return
+        return []
     try:
         _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     except BaseException:  # cancelled while waiting
@@ -64,9 +71,10 @@ async def gather_or_cancel(jobs: Sequence[Coroutine[Any, Any, Any]]) -> None:
     for task in tasks:
         if task.done() and not task.cancelled() and task.exception() is not None:
             raise task.exception()  # type: ignore[misc]
+    return [task.result() for task in tasks]
 
 
-def relation_for(key: str, name: str) -> _Relation | None:
+def relation_for(key: str, name: str) -> Relation | None:
     """The relation that `include=<name>` loads on records under `key`."""
     cls = _REGISTRY.get(key)
     if cls is None:
@@ -141,20 +149,25 @@ def _incomplete(obj: Model, names: Sequence[str]) -> bool:
     True for a placeholder, a relation no response carried, or one whose ids arrived
     (native foreign keys come without an include) but whose records did not.
     """
-    if STUB in obj.__dict__:
+    if is_placeholder(obj):
         return True
     for name in names:
         if not is_loaded(obj, name):
             return True
-        if any(STUB in t.__dict__ for t in _targets([obj], name)):
+        if any(is_placeholder(t) for t in _targets([obj], name)):
             return True
     return False
 
 
 async def load_nested(
     client: KantataClient, key: str, records: Sequence[Model], tree: IncludeTree
-) -> None:
-    """Fetch every level below the first of `tree` for `records` (records under `key`)."""
+) -> int:
+    """Fetch every level below the first of `tree` for `records` (records under `key`).
+
+    Returns how many records could not be loaded with their relations (the server did not
+    return them, or not what they link to: hidden from the token, or deleted); each level
+    that leaves some is logged as a warning.
+    """
     jobs = []
     for name, subtree in tree.items():
         if not subtree:
@@ -164,15 +177,25 @@ async def load_nested(
         targets = _targets(records, rel.name)
         if targets:
             jobs.append(_load_level(client, rel.target, targets, subtree))
-    await gather_or_cancel(jobs)
+    return sum(await gather_or_cancel(jobs))
 
 
 async def _load_level(
     client: KantataClient, key: str, targets: list[Model], tree: IncludeTree
-) -> None:
+) -> int:
     names = sorted(tree)
     missing = [t.__dict__["id"] for t in targets if _incomplete(t, names)]
-    chunks = [missing[i : i + MAX_PER_PAGE] for i in range(0, len(missing), MAX_PER_PAGE)]
     collection = client._collection(key)
-    await gather_or_cancel([collection._fetch_by_ids(chunk, names) for chunk in chunks])
-    await load_nested(client, key, targets, tree)
+    await gather_or_cancel([collection._fetch_by_ids(chunk, names) for chunk in chunks(missing)])
+    unresolved = [t for t in targets if _incomplete(t, names)]
+    if unresolved:
+        log.warning(
+            "%d %s record(s) could not be loaded with %s: the server did not return them "
+            "or what they link to (ids %s)",
+            len(unresolved),
+            key,
+            ", ".join(names),
+            ", ".join(t.__dict__["id"] for t in unresolved[:10]),
+        )
+    loaded = [t for t in targets if not is_placeholder(t)]
+    return len(unresolved) + await load_nested(client, key, loaded, tree)

@@ -48,12 +48,22 @@ class Collection(Resource[M]):
         return await self._read_one((self.path, self._id(id)), include)
 
     async def _fetch_by_ids(self, ids: Sequence[str], include: Sequence[str]) -> builtins.list[M]:
-        """One request for up to 200 ids, with one level of include, merged into the graph."""
+        """One request for up to 200 ids, with one level of include, merged into the graph.
+
+        It asks with `apply_default_filters=false` (Brainstem's switch, which Kantata's own
+        client sends on these requests): the records are wanted because something links to
+        them, so the filters that hide records from a plain list (disabled users, users who
+        share no project with you) must not hide them here.
+        """
         params = {
             "only": ",".join(ids),
             "per_page": str(MAX_PER_PAGE),
+            "apply_default_filters": "false",
         }
         if include:
             params["include"] = ",".join(include)
+        sent = self._client.graph.ticket()
         payload = await self._call("GET", (self.path,), params=params)
-        return self._merge("GET", (self.path,), payload)
+        items = self._merge("GET", (self.path,), payload, sent=sent)
+        self._check_asked(items, ids)
+        return items

@@ -253,7 +253,8 @@ class Users(Resource[User]):
     ) -> User:
         """`PUT /users/{id}` with only the fields given; returns the updated user.
 
-        The user object the graph already holds is updated in place. Changing
+        The user object the graph already holds is updated in place, and the relations it
+        has loaded are asked for again with the update (so they come back fresh). Changing
         `email_address` makes Kantata ask the user to verify it again.
         `external_reference` needs `service_name`, `service_model` and `service_model_ref`.
         """
@@ -277,7 +278,9 @@ class Users(Resource[User]):
                 "external_reference": dict(external_reference) if external_reference else None,
             }
         )
-        params, tree = self._read_params(include, optional_fields)
+        # The relations the held user has loaded come back with the answer, fresh.
+        held = self._client.graph.get(User, uid)
+        params, tree = self._write_params([held] if held else [], include, optional_fields)
         return await self._one("PUT", ("users", uid), params=params, body=body, tree=tree)
 
     async def capacity(self, id: str | int, *, start_date: date, end_date: date) -> Capacity:

@@ -117,7 +117,9 @@ class WorkweekMemberships(Resource[WorkweekMembership]):
         }
         params, tree = self._read_params(include)
         body = self._write_body(fields)
-        return await self._one("POST", (self.path,), params=params, body=body, tree=tree)
+        created = await self._one("POST", (self.path,), params=params, body=body, tree=tree)
+        await self._refresh_timeline(fields["user_id"], created.id)
+        return created
 
     async def update(
         self,
@@ -133,15 +135,25 @@ class WorkweekMemberships(Resource[WorkweekMembership]):
         saturday_minutes: int | None = None,
         include: Sequence[str] | None = None,
     ) -> WorkweekMembership:
-        """`PUT /workweek_memberships/{id}` with only the fields given (the user is fixed)."""
+        """`PUT /workweek_memberships/{id}` with only the fields given (the user is fixed).
+
+        The relations the held membership has loaded come back with the answer (its
+        `workweek` holds the minutes); a new `start_date` moves the neighbouring memberships'
+        `end_date`, so those the graph holds are fetched again.
+        """
         minutes = _check_minutes({k: v for k, v in locals().items() if k in MINUTES})
         wid = self._id(id)
         fields: dict[str, object] = dict(minutes)
         if start_date is not None:
             fields["start_date"] = _check_sunday(start_date)
-        params, tree = self._read_params(include)
+        held = self._client.graph.get(WorkweekMembership, wid)
+        params, tree = self._write_params([held] if held else [], include)
         body = self._write_body(fields)
-        return await self._one("PUT", (self.path, wid), params=params, body=body, tree=tree)
+        path = (self.path, wid)
+        updated = await self._one("PUT", path, params=params, body=body, tree=tree)
+        if start_date is not None:
+            await self._refresh_timeline(updated.__dict__.get("user_id"), wid)
+        return updated
 
     async def standardize_to_default(
         self,
@@ -158,7 +170,9 @@ class WorkweekMemberships(Resource[WorkweekMembership]):
         params, tree = self._read_params(include)
         body = self._write_body(fields)
         path = (self.path, "standardize_to_default")
-        return await self._one("PUT", path, params=params, body=body, tree=tree)
+        switched = await self._one("PUT", path, params=params, body=body, tree=tree)
+        await self._refresh_timeline(fields["user_id"], switched.id)
+        return switched
 
     async def delete(self, id: str | int) -> None:
         """`DELETE /workweek_memberships/{id}`; the graph forgets the membership.
@@ -167,5 +181,39 @@ class WorkweekMemberships(Resource[WorkweekMembership]):
         longer include it.
         """
         wid = self._id(id)
+        held = self._client.graph.get(WorkweekMembership, wid)
         await self._call("DELETE", (self.path, wid))
         self._client.graph.forget(WorkweekMembership, wid)
+        if held is not None:
+            await self._refresh_timeline(held.__dict__.get("user_id"), wid)
+
+    async def _refresh_timeline(self, user_id: object, written: str) -> None:
+        """Fetch again the user's memberships the graph holds, after a write moved them.
+
+        A user's memberships form a timeline (each ends the day before the next starts), so
+        creating, moving, switching or deleting one changes its neighbours' `end_date`. When
+        the graph holds other memberships of the user, every membership of the user is
+        listed again (with the relations the held ones have loaded), which also marks
+        `user.workweek_memberships` complete; a held one the server no longer lists was
+        removed by the write and is forgotten.
+        """
+        if user_id is None:
+            return
+        uid = str(user_id)
+        graph = self._client.graph
+        held = [
+            m
+            for m in graph.objects(WorkweekMembership)
+            if str(m.__dict__.get("user_id")) == uid and m.__dict__["id"] != written
+        ]
+        if not held:
+            return
+        include = [
+            name
+            for rel in WorkweekMembership.__kantata_relations__.values()
+            if (name := rel.include) in self.includes and any(rel.name in m._links for m in held)
+        ]
+        listed = {m.__dict__["id"] async for m in self.list(user_ids=[uid], include=include)}
+        for membership in held:
+            if membership.__dict__["id"] not in listed:
+                graph.forget(WorkweekMembership, membership.__dict__["id"])
