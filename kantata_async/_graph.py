@@ -364,7 +364,14 @@ class Graph:
             merged[id_] = obj
             state = obj._state
             if state is None:
-                updates[id_] = self._update(obj, obj.__dict__, raw)
+                d = obj.__dict__
+                if raw.get("updated_at") == d.get("updated_at"):
+                    # The same version again, or a record without `updated_at`: inline,
+                    # as this is the update path's common case.
+                    d.update(raw)
+                    updates[id_] = raw
+                else:
+                    updates[id_] = self._update(obj, d, raw)
             elif state.placeholder:
                 obj.__dict__ = raw
                 state.placeholder = False

@@ -186,8 +186,11 @@ class Selector:
         for name in _TIMESTAMP_FILTERS:
             if name in given:
                 preds.append(self._timestamp_filter(name, given[name]))
+        # Brainstem's switch for `only` requests: without the default filters, a record
+        # fetched because something links to it is not hidden (a disabled user, say).
+        defaults = not (only and query.get("apply_default_filters", "").strip() == "false")
         if key == "users":
-            preds.extend(self._user_filters(given, only=only))
+            preds.extend(self._user_filters(given, only=only, defaults=defaults))
         elif key == "workweek_memberships":
             preds.extend(self._membership_filters(given))
         return preds
@@ -207,9 +210,11 @@ class Selector:
 
         return check
 
-    def _user_filters(self, given: Mapping[str, str], *, only: bool) -> list[Predicate]:
+    def _user_filters(
+        self, given: Mapping[str, str], *, only: bool, defaults: bool = True
+    ) -> list[Predicate]:
         preds: list[Predicate] = []
-        if not truthy(given.get("show_disabled")):
+        if defaults and not truthy(given.get("show_disabled")):
             preds.append(lambda r: not r.get("disabled"))
         if truthy(given.get("on_my_account")):
             me = self.dataset.get("users", self.me)

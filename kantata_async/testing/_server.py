@@ -232,7 +232,8 @@ class FakeKantata:
     - users: `on_my_account` (users on `me`'s account), `by_full_name` (substring, any
       case), `by_email_address` (exact), `by_email_addresses` (comma list, exact),
       `with_users` / `without_users` (comma lists of ids), `show_disabled` (default false:
-      disabled users are hidden everywhere, `only` and show routes included), `managers`
+      disabled users are hidden everywhere, `only` and show routes included, except from
+      an `only` request with `apply_default_filters=false`, Brainstem's switch), `managers`
       (users who manage someone), `search` (substring of full name or email, any case; the
       requested order is kept rather than relevance; ignored with `only`, as the API does),
       `created_after`, `created_before`, `updated_after`, `updated_before`.
