@@ -5,7 +5,7 @@ the same idea for aiohttp. The client's transport and OAuth's token exchange bot
 `map_aiohttp_errors` and read bodies with `read_body`, so they fail the same way, and no
 aiohttp exception reaches a caller.
 
-aiohttp's exceptions (3.9 to 3.14), and what they become here:
+aiohttp's exceptions (3.10 to 3.14), and what they become here:
 
 | aiohttp                                         | SDK error                 | request_sent |
 |-------------------------------------------------|---------------------------|--------------|
@@ -14,16 +14,16 @@ aiohttp's exceptions (3.9 to 3.14), and what they become here:
 | `TimeoutError` (`SocketTimeoutError`, total)    | `APITimeoutError`         | True         |
 | `TooManyRedirects`, `RedirectClientError`       | `RedirectError`           | True         |
 | (`NonHttpUrlRedirectClientError`,               |                           |              |
-| `InvalidUrlRedirectClientError`)                |                           |              |
+| `InvalidUrlRedirectClientError`), the bare      |                           |              |
+| `ValueError` aiohttp raises for a same-origin   |                           |              |
+| redirect to a URL with credentials              |                           |              |
 | `ClientResponseError`: a status line, header or | `APIConnectionError`      | True         |
 | chunk that is not HTTP (every request passes    | ("not valid HTTP")        |              |
 | `raise_for_status=False`, so it means nothing   |                           |              |
 | else)                                           |                           |              |
 | `ClientConnectionError` (`ServerDisconnected`,  | `APIConnectionError`      | True         |
 | reset), `ClientPayloadError` (body cut short,   | ("connection lost")       |              |
-| bad gzip), any other `ClientError`, `OSError`,  |                           |              |
-| the bare `ValueError` aiohttp raises for a      |                           |              |
-| same-origin redirect to a URL with credentials  |                           |              |
+| bad gzip), any other `ClientError`, `OSError`   |                           |              |
 
 `request_sent=True` is the safe answer whenever aiohttp cannot tell: a write is then not
 retried. Text from the server (a status line, a Location) goes through the `Redactor` first.
@@ -107,14 +107,17 @@ def _mapped(
             **where,
             location=shown,
         )
-    if isinstance(err, aiohttp.RedirectClientError):
-        location = redact(str(err.args[0])) if err.args else None
+    if isinstance(err, aiohttp.RedirectClientError | ValueError):
+        # aiohttp raises a bare ValueError only while following a redirect: to a URL with
+        # credentials on the same origin (the SDK's own URL and headers are checked upfront).
+        redirected = isinstance(err, aiohttp.RedirectClientError) and err.args
+        location = redact(str(err.args[0])) if redirected else None
         return RedirectError(f"cannot follow the redirect: {detail}", **where, location=location)
     if isinstance(err, aiohttp.ClientResponseError):
         return APIConnectionError(
             f"the answer is not valid HTTP: {redact(err.message)}", **where, request_sent=True
         )
-    if isinstance(err, aiohttp.ClientError | OSError | ValueError):
+    if isinstance(err, aiohttp.ClientError | OSError):
         return APIConnectionError(f"connection lost: {detail}", **where, request_sent=True)
     return None
 
