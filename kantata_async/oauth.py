@@ -30,7 +30,8 @@ do not expire until the user revokes them. Treat a token like a password. The fl
 
 Errors: `OAuthError` (a `KantataError`) for a refusal, a denied authorization, a state
 mismatch or a body that is not a token; `APIConnectionError` / `APITimeoutError` when no
-answer arrived. No error, log line or `repr` carries the client secret, the code or the token.
+(valid HTTP) answer arrived; `ResponseTooLargeError` for a body past 1 MB. No error, log line
+or `repr` carries the client secret, the code or the token, even when the server echoes them.
 """
 
 from __future__ import annotations
@@ -263,8 +264,9 @@ def _status_error(status: int, content_type: str, raw: bytes, redact: Redactor) 
     text = redact(raw.decode("utf-8", "replace"))
     body = _decode(text)
     if isinstance(body, dict) and ("error" in body or "errors" in body or "error_message" in body):
-        error = _text_or_none(body.get("error"))
-        description = _text_or_none(body.get("error_description"))
+        error, description = (
+            None if body.get(k) is None else str(body[k]) for k in ("error", "error_description")
+        )
         if error is None and description is None:
             # Kantata's API error format, in case the token endpoint answers with it.
             description = "; ".join(str(e) for e in parse_error_details(body)) or None
@@ -277,10 +279,6 @@ def _status_error(status: int, content_type: str, raw: bytes, redact: Redactor) 
     if text.strip():
         message += f" starting {text[:80].strip()!r}"
     return OAuthError(message, status=status)
-
-
-def _text_or_none(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 def _token(status: int, content_type: str, raw: bytes) -> OAuthToken:
@@ -346,8 +344,9 @@ async def exchange_code(
     Raises `OAuthError` when the server refuses (`err.status`, and `err.error` such as
     `invalid_grant` for a used, expired or unknown code, `invalid_client` for wrong
     credentials) or answers with something that is not a token; `APIConnectionError` or
-    `APITimeoutError` when no answer arrived; `ValueError` for bad arguments, including
-    plain `http://` to a non-loopback host without `allow_insecure_http=True`.
+    `APITimeoutError` when no (valid HTTP) answer arrived; `ValueError` for bad arguments,
+    including plain `http://` to a non-loopback host without `allow_insecure_http=True` and
+    a `base_url` with credentials.
     """
     _require_text(code, "code")
     _require_text(client_id, "client_id")
