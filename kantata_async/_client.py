@@ -43,12 +43,14 @@ a few MB; a compressed bomb stops here."""
 
 
 def _check_header_value(name: str, value: str) -> None:
-    """ValueError for control characters, which no HTTP header may carry (never echoed)."""
+    """ValueError for what no HTTP header can carry: control characters (C0, DEL, C1) and
+    lone surrogates (not encodable). Only the character is named, never the value."""
     for position, char in enumerate(value):
-        if ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F:
+        code = ord(char)
+        if code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF:
             raise ValueError(
-                f"{name} must not contain control characters (found U+{ord(char):04X} "
-                f"at position {position})"
+                f"{name} must not contain control characters or lone surrogates (found "
+                f"U+{code:04X} at position {position})"
             )
 
 

@@ -147,7 +147,7 @@ async def test_the_token_exchange_maps_malformed_http_like_the_client() -> None:
 # -- checked at construction ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("char", ["\x00", "\x7f", "\x0b", "\x1b", "\t", "\r", "\x85"])
+@pytest.mark.parametrize("char", ["\x00", "\x7f", "\x0b", "\x1b", "\t", "\r", "\x85", "\ud800"])
 def test_a_token_with_control_characters_is_refused_without_echo(char: str) -> None:
     token = f"secretpart{char}rest"
     with pytest.raises(ValueError, match="token must not contain control characters") as info:
