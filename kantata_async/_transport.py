@@ -134,8 +134,9 @@ class Transport:
 
         Returns None for an empty (204) answer. `body` is a JSON object, or a callable
         building the multipart form (called per attempt: a form can be sent only once).
-        Raises `APIStatusError` subclasses, `APIConnectionError`, `APITimeoutError` or
-        `ResponseValidationError`.
+        Raises `APIStatusError` subclasses (`UnexpectedRedirectError` for a 3xx),
+        `APIConnectionError` (`APITimeoutError`, `RedirectError`) or
+        `ResponseValidationError` (`ResponseTooLargeError`); nothing from aiohttp.
         """
         rel = "/".join(path)
         url = self._urls.get(path)
