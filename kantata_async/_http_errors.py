@@ -112,6 +112,8 @@ def _mapped(
         # credentials on the same origin (the SDK's own URL and headers are checked upfront).
         redirected = isinstance(err, aiohttp.RedirectClientError) and err.args
         location = redact(str(err.args[0])) if redirected else None
+        if isinstance(err, aiohttp.NonHttpUrlRedirectClientError):
+            detail = f"{location} is not an http(s) URL"
         return RedirectError(f"cannot follow the redirect: {detail}", **where, location=location)
     if isinstance(err, aiohttp.ClientResponseError):
         return APIConnectionError(
