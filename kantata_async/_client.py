@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import ssl as ssl_module
 from types import TracebackType
 
 import aiohttp
 from yarl import URL
 
+from ._errors import ClientClosedError, EventLoopError
 from ._graph import Graph
 from ._retry import RetryPolicy
 from ._secret import Secret
@@ -27,11 +30,28 @@ from .resources.collections import Collection
 from .resources.users import Users
 from .resources.workweek_memberships import WorkweekMemberships
 
-__all__ = ["DEFAULT_BASE_URL", "KantataClient"]
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_RESPONSE_BYTES", "KantataClient"]
+
+log = logging.getLogger("kantata_async")
 
 DEFAULT_BASE_URL = "https://api.mavenlink.com/api/v1/"
 # Kantata times requests out after 3 minutes; wait a little longer than the server does.
 DEFAULT_TIMEOUT = 185.0
+DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+"""The largest decoded body the client reads: a 200-record page with every include is
+a few MB; a compressed bomb stops here."""
+
+
+def _check_header_value(name: str, value: str) -> None:
+    """ValueError for what no HTTP header can carry: control characters (C0, DEL, C1) and
+    lone surrogates (not encodable). Only the character is named, never the value."""
+    for position, char in enumerate(value):
+        code = ord(char)
+        if code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF:
+            raise ValueError(
+                f"{name} must not contain control characters or lone surrogates (found "
+                f"U+{code:04X} at position {position})"
+            )
 
 
 def _user_agent() -> str:
@@ -67,6 +87,11 @@ class KantataClient:
         trace_configs: aiohttp trace configs for the session the client creates.
         ssl: an `ssl.SSLContext` for the session the client creates, e.g. one trusting a
             private CA. Certificates are always verified; there is no switch to turn that off.
+        max_response_bytes: the largest response body read, after decompression;
+            `ResponseTooLargeError` past it.
+
+    A client belongs to the event loop it is first used in: using it from another loop
+    (a second `asyncio.run()`) raises `EventLoopError`. Create one client per loop.
     """
 
     def __init__(
@@ -83,11 +108,11 @@ class KantataClient:
         allow_insecure_http: bool = False,
         trace_configs: list[aiohttp.TraceConfig] | None = None,
         ssl: ssl_module.SSLContext | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if not isinstance(token, str) or not token.strip():
             raise ValueError("token must be a non-empty string")
-        if any(c in token for c in "\r\n"):
-            raise ValueError("token must not contain line breaks")
+        _check_header_value("token", token)
         url = checked_base_url(
             base_url, allow_insecure_http=allow_insecure_http, carries="the token"
         )
@@ -97,7 +122,14 @@ class KantataClient:
             raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
         if not timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+        if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int):
+            raise ValueError(f"max_response_bytes must be an int, got {max_response_bytes!r}")
+        if max_response_bytes < 1:
+            raise ValueError(f"max_response_bytes must be >= 1, got {max_response_bytes}")
+        if user_agent is not None:
+            _check_header_value("user_agent", user_agent)
         self.base_url = url
+        self.max_response_bytes = max_response_bytes
         self.max_concurrency = max_concurrency
         self.timeout = timeout
         self.retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
@@ -145,7 +177,22 @@ class KantataClient:
 
     def _transport_for_call(self) -> Transport:
         if self._closed:
-            raise RuntimeError("this KantataClient is closed")
+            raise ClientClosedError("this KantataClient is closed; create a new one")
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError as err:
+            raise EventLoopError(
+                "KantataClient needs a running event loop: use it inside `async def` code"
+            ) from err
+        if self._transport is not None and self._transport.loop is not loop:
+            raise EventLoopError(
+                "this KantataClient was first used in another event loop"
+                + (", which is now closed" if self._transport.loop.is_closed() else "")
+                + " (for example an earlier asyncio.run()). Its connections belong to that "
+                "loop. Create the client inside the running loop: one client per loop."
+            )
+        if self._session is not None and self._session.closed:
+            raise ClientClosedError("the aiohttp session given to this KantataClient is closed")
         if self._transport is None:
             self._transport = Transport(
                 token=self.__token,
@@ -157,6 +204,7 @@ class KantataClient:
                 session=self._session,
                 trace_configs=self._trace_configs,
                 ssl=self._ssl,
+                max_response_bytes=self.max_response_bytes,
             )
         return self._transport
 
@@ -180,7 +228,20 @@ class KantataClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the session the client created (not one you passed in). Idempotent."""
+        """Close the session the client created (not one you passed in). Idempotent.
+
+        From an event loop other than the client's, the session cannot be closed (its
+        connections belong to the other loop): the client is marked closed and a warning is
+        logged.
+        """
         self._closed = True
-        if self._transport is not None:
-            await self._transport.close()
+        transport = self._transport
+        if transport is None:
+            return
+        if transport.loop is not asyncio.get_running_loop():
+            log.warning(
+                "KantataClient.aclose() from another event loop than the client's: its "
+                "session cannot be closed from here; close the client in its own loop"
+            )
+            return
+        await transport.close()

@@ -12,8 +12,10 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "DanglingReferenceError",
     "ErrorDetail",
+    "EventLoopError",
     "FieldNotLoadedError",
     "KantataError",
     "NotFoundError",
@@ -22,16 +24,32 @@ __all__ = [
     "PayloadError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "RelationNotLoadedError",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "ServerError",
     "ServiceUnavailableError",
+    "UnexpectedRedirectError",
     "UnprocessableEntityError",
 ]
 
 
 class KantataError(Exception):
     """Root of every exception kantata_async raises."""
+
+
+class ClientClosedError(KantataError, RuntimeError):
+    """The client (or the aiohttp session it was given) is closed; create a new one."""
+
+
+class EventLoopError(KantataError, RuntimeError):
+    """The client is used outside the event loop it was first used in, or outside any loop.
+
+    Its session and connections belong to that loop; after `asyncio.run()` returns, that loop
+    is closed for good. Create the client inside the running loop (in `main()`, a web app's
+    lifespan, a test fixture): one client per event loop.
+    """
 
 
 class PayloadError(KantataError, ValueError):
@@ -175,12 +193,41 @@ class APITimeoutError(APIConnectionError):
     """The request timed out (see `KantataClient(timeout=...)`)."""
 
 
+class RedirectError(APIConnectionError):
+    """A GET's redirects could not be followed: too many of them (a loop), or a `Location`
+    that is not an http(s) URL. `location` is the last target, without credentials.
+
+    Not retried: the server would answer the same way again.
+    """
+
+    def __init__(
+        self, message: str, *, method: str, path: str, location: str | None = None
+    ) -> None:
+        super().__init__(message, method=method, path=path, request_sent=True)
+        self.location = location
+
+
 class ResponseValidationError(APIError):
     """A response arrived but its body is not the JSON this call expects."""
 
     def __init__(self, message: str, *, method: str, path: str, status: int) -> None:
         super().__init__(f"{status} {method} {path}: {message}", method=method, path=path)
         self.status = status
+
+
+class ResponseTooLargeError(ResponseValidationError):
+    """The body grew past the client's `max_response_bytes` (after decompression) and was
+    not read further. Not retried: the same request would bring the same body.
+    """
+
+    def __init__(self, *, method: str, path: str, status: int, limit: int) -> None:
+        super().__init__(
+            f"the body is larger than {limit:,} bytes (max_response_bytes); reading stopped",
+            method=method,
+            path=path,
+            status=status,
+        )
+        self.limit = limit
 
 
 class APIStatusError(APIError):
@@ -199,12 +246,33 @@ class APIStatusError(APIError):
         path: str,
         errors: list[ErrorDetail],
         body: str = "",
+        reason: str | None = None,
     ) -> None:
-        reason = "; ".join(str(e) for e in errors) or (body[:200].strip() or "no details")
+        if reason is None:
+            reason = "; ".join(str(e) for e in errors) or (body[:200].strip() or "no details")
         super().__init__(f"{status} {method} {path}: {reason}", method=method, path=path)
         self.status = status
         self.errors = errors
         self.body = body
+
+
+class UnexpectedRedirectError(APIStatusError):
+    """The server answered with a redirect (3xx) that the SDK does not follow.
+
+    Writes (POST, PUT, PATCH, DELETE) never follow a redirect: following would replay the
+    write elsewhere, or turn it into a GET whose answer looks like success. The server may
+    have carried the write out. A GET gets this for a 3xx without a `Location`, or a 300 or
+    304. `location` is the redirect target without any credentials (None if absent).
+    """
+
+    def __init__(self, *, location: str | None, **kwargs: Any) -> None:
+        where = f"redirected to {location}" if location else "redirected without a Location"
+        if kwargs.get("method", "GET") == "GET":
+            why = "a GET follows only 301, 302, 303, 307 and 308 with a Location"
+        else:
+            why = "writes never follow redirects; the server may have carried the write out"
+        super().__init__(reason=f"{where} ({why})", **kwargs)
+        self.location = location
 
 
 class BadRequestError(APIStatusError):

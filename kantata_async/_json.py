@@ -1,18 +1,46 @@
-"""JSON in and out: orjson when the `fast` extra is installed, the standard library otherwise."""
+"""JSON in and out: orjson when the `fast` extra is installed, the standard library otherwise.
+
+Both decoders refuse the same things, so a response means the same with or without the extra:
+NaN and Infinity, numbers that overflow a double (`1e400`), nesting too deep to decode, integers
+too long to convert. Each raises one of `DECODE_ERRORS`, which the transport turns into a
+`ResponseValidationError`. Call `loads` through the module (`_json.loads`), not a copy of it.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["DECODE_ERRORS", "dumps", "loads"]
+__all__ = ["DECODE_ERRORS", "dumps", "loads", "stdlib_loads"]
+
+# ValueError covers both libraries' JSONDecodeError, UnicodeDecodeError and int() refusing a
+# number of more than 4,300 digits; RecursionError is the standard library's answer to deep
+# nesting (orjson stops at 1,024 levels with a JSONDecodeError).
+DECODE_ERRORS: tuple[type[Exception], ...] = (ValueError, RecursionError, OverflowError)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError("a number is out of range for a double")
+    return value
+
+
+def stdlib_loads(raw: bytes | str) -> Any:
+    """Decode with the standard library, refusing what orjson refuses (NaN, overflow)."""
+    return json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
+
 
 try:
     import orjson
 except ImportError:  # pragma: no cover - exercised when the extra is not installed
-    loads: Callable[[bytes], Any] = json.loads
-    DECODE_ERRORS: tuple[type[Exception], ...] = (json.JSONDecodeError, UnicodeDecodeError)
+    loads: Callable[[bytes | str], Any] = stdlib_loads
 
     def dumps(value: Any) -> str:
         """`value` as compact JSON text (UTF-8 characters kept as they are)."""
@@ -20,7 +48,6 @@ except ImportError:  # pragma: no cover - exercised when the extra is not instal
 
 else:
     loads = orjson.loads
-    DECODE_ERRORS = (orjson.JSONDecodeError, UnicodeDecodeError)
 
     def dumps(value: Any) -> str:
         """`value` as compact JSON text (UTF-8 characters kept as they are)."""

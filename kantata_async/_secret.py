@@ -1,8 +1,22 @@
-"""A string that keeps its value out of reprs, for the token and the header built from it."""
+"""Keeping secrets out of text: `Secret` for reprs, `Redactor` for what a server sends back.
+
+A server may echo what it was sent (a token in an error message, a client secret in a
+validation error, a Location header carrying a code). Every text that came from the server
+goes through one `Redactor` before it reaches an error, a log line or anything printed.
+"""
 
 from __future__ import annotations
 
-__all__ = ["Secret"]
+import html
+import json
+import re
+from urllib.parse import quote, quote_plus
+
+__all__ = ["REDACTED", "Redactor", "Secret"]
+
+REDACTED = "[redacted]"
+"""What a secret is replaced with (no JSON, URL or HTML special character, so a redacted JSON
+body is still JSON)."""
 
 
 class Secret(str):
@@ -16,3 +30,64 @@ class Secret(str):
 
     def __repr__(self) -> str:
         return "'<redacted>'"
+
+
+def _forms(secret: str) -> set[str]:
+    """The spellings of `secret` a server can be expected to echo: raw, percent-encoded
+    (path, query and form style), JSON-escaped (ASCII or not, `/` escaped or not) and
+    HTML-escaped."""
+    escaped = json.dumps(secret)[1:-1]
+    return {
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret, safe=""),
+        escaped,
+        escaped.replace("/", "\\/"),
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        html.escape(secret),
+    }
+
+
+_PERCENT = re.compile(r"(%[0-9A-Fa-f]{2})")
+# The `user:password@` of any URL in a text (`scheme://` then no `/`, `?` or `#` before `@`).
+_USERINFO = re.compile(r"(?<=//)[^/?#@\s]*@")
+
+
+def _pattern(form: str) -> str:
+    # Percent escapes match in either case (%2F and %2f); the rest exactly.
+    return "".join(
+        f"%(?i:{part[1:]})" if _PERCENT.fullmatch(part) else re.escape(part)
+        for part in _PERCENT.split(form)
+        if part
+    )
+
+
+class Redactor:
+    """Replaces every known spelling of some secrets with `[redacted]` in a text, and drops
+    the `user:password@` part of any URL in it.
+
+        redact = Redactor("s3/cr et")
+        redact('{"error": "bad s3\\/cr et", "next": "?c=s3%2fcr+et"}')
+        # '{"error": "bad [redacted]", "next": "?c=[redacted]"}'
+
+    Empty secrets are ignored. Longer spellings are tried first, so an encoded form is
+    replaced whole rather than around a raw substring.
+    """
+
+    __slots__ = ("_regex",)
+
+    def __init__(self, *secrets: str) -> None:
+        forms = {form for secret in secrets if secret for form in _forms(secret)}
+        ordered = sorted(forms, key=lambda f: (-len(f), f))
+        self._regex = re.compile("|".join(_pattern(f) for f in ordered)) if ordered else None
+
+    def __call__(self, text: str) -> str:
+        """`text` with every secret replaced and URL credentials removed."""
+        text = _USERINFO.sub("", text)
+        if self._regex is None:
+            return text
+        return self._regex.sub(REDACTED, text)
+
+    def __repr__(self) -> str:
+        return "Redactor(<redacted>)"

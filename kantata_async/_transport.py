@@ -1,9 +1,10 @@
-"""The only module that touches aiohttp: one session, retries, the shared limit and pause.
+"""The client's requests: one session, retries, the shared limit and pause.
 
 `Transport.request` sends one logical request: it waits out any client-wide pause, takes a
 slot of the client-wide concurrency limit, sends, and maps the answer to decoded JSON or to a
 typed error. Failed attempts are retried as `RetryPolicy` says. A 429 or 503 pauses every
-request of the client until its retry time, not only the one that got it.
+request of the client until its retry time, not only the one that got it. aiohttp's own
+exceptions are mapped in `_http_errors`, shared with OAuth.
 """
 
 from __future__ import annotations
@@ -19,19 +20,21 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from . import _json
 from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     RateLimitError,
+    RedirectError,
     ResponseValidationError,
+    UnexpectedRedirectError,
     parse_error_details,
     status_error_class,
 )
-from ._json import DECODE_ERRORS as _DECODE_ERRORS
-from ._json import loads as _loads
+from ._http_errors import map_aiohttp_errors, read_body
 from ._retry import Failure, RetryPolicy, parse_retry_after
-from ._secret import Secret
+from ._secret import Redactor, Secret
 
 __all__ = ["Transport"]
 
@@ -43,7 +46,20 @@ _URL_CACHE_SIZE = 1024
 # Statuses after which the whole client waits, not just the request that got them.
 _PAUSE_STATUSES = frozenset({429, 503})
 
+# Only reads follow redirects. aiohttp would replay a write at the new place, or turn a
+# POST answered with 302 into a GET whose answer looks like the write's result.
+_FOLLOWS_REDIRECTS = frozenset({"GET", "HEAD"})
+
 Body = Mapping[str, Any] | Callable[[], aiohttp.FormData] | None
+
+
+def _failure_of(err: APIConnectionError) -> Failure | None:
+    """How an attempt without an answer failed, for the retry policy; None: never retry."""
+    if isinstance(err, RedirectError):
+        return None  # the server would redirect the same way again
+    if not err.request_sent:
+        return Failure.CONNECT
+    return Failure.TIMEOUT if isinstance(err, APITimeoutError) else Failure.SENT
 
 
 class Transport:
@@ -59,12 +75,17 @@ class Transport:
         retry: RetryPolicy,
         user_agent: str,
         session: aiohttp.ClientSession | None,
+        max_response_bytes: int,
         trace_configs: list[aiohttp.TraceConfig] | None = None,
         ssl: SSLContext | None = None,
     ) -> None:
         self.base_url = base_url
         self.retry = retry
+        # The loop the session and the semaphore belong to (see KantataClient).
+        self.loop = asyncio.get_running_loop()
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._max_response_bytes = max_response_bytes
+        self._redact = Redactor(token)
         self._headers = {
             "Authorization": Secret(f"Bearer {token}"),
             "Accept": "application/json",
@@ -113,8 +134,9 @@ class Transport:
 
         Returns None for an empty (204) answer. `body` is a JSON object, or a callable
         building the multipart form (called per attempt: a form can be sent only once).
-        Raises `APIStatusError` subclasses, `APIConnectionError`, `APITimeoutError` or
-        `ResponseValidationError`.
+        Raises `APIStatusError` subclasses (`UnexpectedRedirectError` for a 3xx),
+        `APIConnectionError` (`APITimeoutError`, `RedirectError`) or
+        `ResponseValidationError` (`ResponseTooLargeError`); nothing from aiohttp.
         """
         rel = "/".join(path)
         url = self._urls.get(path)
@@ -127,7 +149,7 @@ class Transport:
             status: int | None = None
             failure: Failure | None = None
             retry_after: float | None = None
-            error: Exception
+            error: APIConnectionError | APIStatusError | None = None
             async with self._limit:
                 # The pause is checked with the slot in hand: a request that queued for a
                 # slot before a 429 arrived must not go out during the pause.
@@ -135,68 +157,26 @@ class Transport:
                 started = time.monotonic()
                 self.requests_sent += 1
                 try:
-                    status, headers, raw = await self._send(method, url, params, body)
-                except aiohttp.ClientConnectorError as err:
-                    failure, error = (
-                        Failure.CONNECT,
-                        APIConnectionError(
-                            f"cannot connect: {err}", method=method, path=rel, request_sent=False
-                        ),
-                    )
-                except aiohttp.ConnectionTimeoutError as err:
-                    failure, error = (
-                        Failure.CONNECT,
-                        APITimeoutError(
-                            f"timed out connecting: {err}",
-                            method=method,
-                            path=rel,
-                            request_sent=False,
-                        ),
-                    )
-                except TimeoutError:
-                    failure, error = (
-                        Failure.TIMEOUT,
-                        APITimeoutError(
-                            f"no complete answer within {self._timeout.total} s",
-                            method=method,
-                            path=rel,
-                            request_sent=True,
-                        ),
-                    )
-                except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as err:
-                    failure, error = (
-                        Failure.SENT,
-                        APIConnectionError(
-                            f"connection lost: {err or type(err).__name__}",
-                            method=method,
-                            path=rel,
-                            request_sent=True,
-                        ),
-                    )
+                    status, headers, raw = await self._send(method, url, rel, params, body)
+                except APIConnectionError as err:
+                    failure, error = _failure_of(err), err
             elapsed = time.monotonic() - started
-            if failure is None:
+            log.debug(
+                "%s %s -> %s (attempt %d, %.3f s)",
+                method,
+                rel,
+                status if error is None else error,
+                retries_done + 1,
+                elapsed,
+            )
+            if error is None:
                 assert status is not None
-                log.debug(
-                    "%s %s -> %s (attempt %d, %.3f s)",
-                    method,
-                    rel,
-                    status,
-                    retries_done + 1,
-                    elapsed,
-                )
-                if status < 400:
+                if status < 300:
                     return self._decode(method, rel, status, headers, raw)
+                if status < 400:
+                    raise self._redirect_error(method, rel, status, headers, raw)
                 retry_after = parse_retry_after(headers.get("Retry-After"))
                 error = self._status_error(method, rel, status, raw, retry_after)
-            else:
-                log.debug(
-                    "%s %s -> %s (attempt %d, %.3f s)",
-                    method,
-                    rel,
-                    error,
-                    retries_done + 1,
-                    elapsed,
-                )
             delay = self.retry.delay(
                 method=method,
                 retries_done=retries_done,
@@ -223,47 +203,77 @@ class Transport:
                 await asyncio.sleep(delay)
 
     async def _send(
-        self, method: str, url: URL, params: Mapping[str, str] | None, body: Body
+        self, method: str, url: URL, rel: str, params: Mapping[str, str] | None, body: Body
     ) -> tuple[int, Mapping[str, str], bytes]:
-        kwargs: dict[str, Any] = {"params": params, "headers": self._headers}
+        kwargs: dict[str, Any] = {
+            "params": params,
+            "headers": self._headers,
+            "timeout": self._timeout,
+            # Per request, so a caller's session made with raise_for_status=True behaves
+            # like any other: error statuses come back here, to be typed and retried.
+            "raise_for_status": False,
+            "allow_redirects": method in _FOLLOWS_REDIRECTS,
+        }
         if callable(body):
             kwargs["data"] = body()
         elif body is not None:
             kwargs["json"] = body
-        async with self._session.request(method, url, timeout=self._timeout, **kwargs) as resp:
-            raw = await resp.read()
-            return resp.status, resp.headers, raw
+        with map_aiohttp_errors(method, rel, timeout=self._timeout.total, redact=self._redact):
+            async with self._session.request(method, url, **kwargs) as resp:
+                raw = await read_body(resp, limit=self._max_response_bytes, method=method, path=rel)
+                return resp.status, resp.headers, raw
 
-    @staticmethod
-    def _decode(method: str, rel: str, status: int, headers: Mapping[str, str], raw: bytes) -> Any:
+    def _text(self, raw: bytes) -> str:
+        """A body as text, with the token redacted (servers echo what they were sent)."""
+        return self._redact(raw.decode("utf-8", "replace"))
+
+    def _decode(
+        self, method: str, rel: str, status: int, headers: Mapping[str, str], raw: bytes
+    ) -> Any:
         if status == 204 or not raw.strip():
             return None
         content_type = headers.get("Content-Type", "")
         if "json" not in content_type:
             raise ResponseValidationError(
-                f"expected JSON, got {content_type or 'no content type'}: {raw[:80]!r}",
+                f"expected JSON, got {content_type or 'no content type'}: {self._text(raw)[:80]!r}",
                 method=method,
                 path=rel,
                 status=status,
             )
         try:
-            return _loads(raw)
-        except _DECODE_ERRORS as err:
+            return _json.loads(raw)
+        except _json.DECODE_ERRORS as err:
             raise ResponseValidationError(
-                f"the body is not valid JSON ({err}); {len(raw)} bytes starting {raw[:60]!r}",
+                f"the body is not JSON this SDK can read ({type(err).__name__}: "
+                f"{self._redact(str(err))[:200]}); {len(raw)} bytes starting "
+                f"{self._text(raw)[:60]!r}",
                 method=method,
                 path=rel,
                 status=status,
             ) from err
 
-    @staticmethod
+    def _redirect_error(
+        self, method: str, rel: str, status: int, headers: Mapping[str, str], raw: bytes
+    ) -> UnexpectedRedirectError:
+        location = headers.get("Location")
+        return UnexpectedRedirectError(
+            location=None if location is None else self._redact(location),
+            status=status,
+            method=method,
+            path=rel,
+            errors=[],
+            body=self._text(raw),
+        )
+
     def _status_error(
-        method: str, rel: str, status: int, raw: bytes, retry_after: float | None
+        self, method: str, rel: str, status: int, raw: bytes, retry_after: float | None
     ) -> APIStatusError:
+        # Redacted before parsing, so neither `body` nor the parsed `errors` hold the token.
+        # The redaction marker has no JSON special character: JSON stays JSON.
+        text = self._text(raw)
         decoded: Any = None
-        with contextlib.suppress(*_DECODE_ERRORS):
-            decoded = _loads(raw) if raw.strip() else None
-        text = raw.decode("utf-8", "replace")
+        with contextlib.suppress(*_json.DECODE_ERRORS):
+            decoded = _json.loads(text) if text.strip() else None
         cls = status_error_class(status)
         kwargs: dict[str, Any] = {
             "status": status,

@@ -24,10 +24,21 @@ def is_loopback(host: str | None) -> bool:
 def checked_base_url(base_url: str | URL, *, allow_insecure_http: bool, carries: str) -> URL:
     """`base_url` as a URL ending with a slash, or ValueError naming what is wrong.
 
+    A URL with credentials (`https://user:pass@host/`) is refused without being echoed.
     Plain `http://` is refused unless the host is loopback or `allow_insecure_http` is set:
     `carries` (the token, credentials) would travel unencrypted.
     """
-    url = URL(str(base_url))
+    try:
+        url = URL(str(base_url))
+    except ValueError as err:
+        raise ValueError(f"base_url is not a valid URL: {err}") from err
+    if url.raw_user is not None or url.raw_password is not None:
+        # Never echoed: the URL holds a password, which a repr would show and which aiohttp
+        # would refuse (or send as Basic auth) next to the bearer token at the first request.
+        raise ValueError(
+            "base_url must not contain a user name or password (user:password@): remove "
+            f"them from the URL of host {url.host!r}"
+        )
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError(f"base_url must be an http(s) URL, got {str(base_url)!r}")
     if url.scheme == "http" and not (allow_insecure_http or is_loopback(url.host)):

@@ -30,13 +30,13 @@ do not expire until the user revokes them. Treat a token like a password. The fl
 
 Errors: `OAuthError` (a `KantataError`) for a refusal, a denied authorization, a state
 mismatch or a body that is not a token; `APIConnectionError` / `APITimeoutError` when no
-answer arrived. No error, log line or `repr` carries the client secret, the code or the token.
+(valid HTTP) answer arrived; `ResponseTooLargeError` for a body past 1 MB. No error, log line
+or `repr` carries the client secret, the code or the token, even when the server echoes them.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -46,8 +46,11 @@ import aiohttp
 import attrs
 from yarl import URL
 
+from . import _json
 from ._client import _user_agent
-from ._errors import APIConnectionError, APITimeoutError, KantataError, parse_error_details
+from ._errors import KantataError, parse_error_details
+from ._http_errors import map_aiohttp_errors, read_body
+from ._secret import Redactor
 from ._urls import checked_base_url
 
 __all__ = [
@@ -65,7 +68,8 @@ DEFAULT_OAUTH_BASE_URL = "https://app.mavenlink.com/"
 """Where Kantata serves `oauth/authorize` and `oauth/token` (not the API's host)."""
 
 _TOKEN_PATH = "oauth/token"
-_REDACTED = "[redacted]"
+# A token endpoint answers with a few hundred bytes; anything past this is not a token.
+_MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
 
 
 class OAuthError(KantataError):
@@ -246,47 +250,34 @@ def parse_redirect(url: str | URL, *, expected_state: str | None = None) -> str:
     return code
 
 
-class _Redactor:
-    """Removes the secrets of one exchange from text the server sent back."""
-
-    def __init__(self, *secrets: str) -> None:
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-
-    def __call__(self, value: object) -> str | None:
-        if value is None:
-            return None
-        text = str(value)
-        for secret in self._secrets:
-            text = text.replace(secret, _REDACTED)
-        return text
-
-
-def _decode(raw: bytes) -> Any:
+def _decode(raw: bytes | str) -> Any:
     """The JSON body, or None when it is not JSON."""
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _json.loads(raw)
+    except _json.DECODE_ERRORS:
         return None
 
 
-def _status_error(status: int, content_type: str, raw: bytes, redact: _Redactor) -> OAuthError:
+def _status_error(status: int, content_type: str, raw: bytes, redact: Redactor) -> OAuthError:
     where = f"{status} POST {_TOKEN_PATH}"
-    body = _decode(raw)
+    # Redacted before parsing: no field, message or excerpt carries the secret or the code.
+    text = redact(raw.decode("utf-8", "replace"))
+    body = _decode(text)
     if isinstance(body, dict) and ("error" in body or "errors" in body or "error_message" in body):
-        error = redact(body.get("error")) if body.get("error") is not None else None
-        description = redact(body.get("error_description"))
+        error, description = (
+            None if body.get(k) is None else str(body[k]) for k in ("error", "error_description")
+        )
         if error is None and description is None:
             # Kantata's API error format, in case the token endpoint answers with it.
-            description = redact("; ".join(str(e) for e in parse_error_details(body))) or None
+            description = "; ".join(str(e) for e in parse_error_details(body)) or None
         reason = ": ".join(part for part in (error, description) if part) or "no details"
         return OAuthError(
             f"{where}: {reason}", error=error, error_description=description, status=status
         )
     what = "JSON without an error" if body is not None else (content_type or "no content type")
     message = f"{where}: expected an OAuth error as JSON, got {what} ({len(raw)} bytes)"
-    if raw.strip():
-        text = redact(raw[:80].decode("utf-8", "replace").strip())
-        message += f" starting {text!r}"
+    if text.strip():
+        message += f" starting {text[:80].strip()!r}"
     return OAuthError(message, status=status)
 
 
@@ -353,8 +344,9 @@ async def exchange_code(
     Raises `OAuthError` when the server refuses (`err.status`, and `err.error` such as
     `invalid_grant` for a used, expired or unknown code, `invalid_client` for wrong
     credentials) or answers with something that is not a token; `APIConnectionError` or
-    `APITimeoutError` when no answer arrived; `ValueError` for bad arguments, including
-    plain `http://` to a non-loopback host without `allow_insecure_http=True`.
+    `APITimeoutError` when no (valid HTTP) answer arrived; `ValueError` for bad arguments,
+    including plain `http://` to a non-loopback host without `allow_insecure_http=True` and
+    a `base_url` with credentials.
     """
     _require_text(code, "code")
     _require_text(client_id, "client_id")
@@ -370,7 +362,7 @@ async def exchange_code(
         "code": code,
         "redirect_uri": redirect_uri,
     }
-    redact = _Redactor(client_secret, code)
+    redact = Redactor(client_secret, code)
     budget = aiohttp.ClientTimeout(total=timeout)
     if session is None:
         async with aiohttp.ClientSession() as own:
@@ -394,40 +386,19 @@ async def _post(
     url: URL,
     form: Mapping[str, str],
     budget: aiohttp.ClientTimeout,
-    redact: _Redactor,
+    redact: Redactor,
 ) -> tuple[int, str, bytes]:
     """Send the form once; return (status, content type, body) or raise a connection error."""
     headers = {"Accept": "application/json", "User-Agent": _user_agent()}
     method, path = "POST", _TOKEN_PATH
-    try:
+    with map_aiohttp_errors(method, path, timeout=budget.total, redact=redact):
         async with session.post(
             url,
             data=dict(form),
             headers=headers,
             timeout=budget,
             allow_redirects=False,
+            raise_for_status=False,
         ) as resp:
-            raw = await resp.read()
+            raw = await read_body(resp, limit=_MAX_TOKEN_RESPONSE_BYTES, method=method, path=path)
             return resp.status, resp.headers.get("Content-Type", ""), raw
-    except aiohttp.ClientConnectorError as err:
-        raise APIConnectionError(
-            f"cannot connect: {redact(err)}", method=method, path=path, request_sent=False
-        ) from err
-    except aiohttp.ConnectionTimeoutError as err:
-        raise APITimeoutError(
-            f"timed out connecting: {redact(err)}", method=method, path=path, request_sent=False
-        ) from err
-    except TimeoutError as err:
-        raise APITimeoutError(
-            f"no complete answer within {budget.total} s",
-            method=method,
-            path=path,
-            request_sent=True,
-        ) from err
-    except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as err:
-        raise APIConnectionError(
-            f"connection lost: {redact(err) or type(err).__name__}",
-            method=method,
-            path=path,
-            request_sent=True,
-        ) from err

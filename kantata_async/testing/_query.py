@@ -21,6 +21,7 @@ from ._wire import parse_date, parse_datetime, ruby_int, truthy
 __all__ = [
     "DEFAULT_PER_PAGE",
     "FILTERS",
+    "MAX_CAPACITY_DAYS",
     "MAX_PER_PAGE",
     "ORDERS",
     "Page",
@@ -29,6 +30,10 @@ __all__ = [
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 200
+# The longest capacity range answered, both ends included: ten years with three leap days.
+# Kantata publishes no limit; this one keeps a request to milliseconds (the whole calendar,
+# years 1 to 9999, would hold the server's loop for seconds).
+MAX_CAPACITY_DAYS = 3653
 # The account's time zone: naive datetimes in filters are read in it (the dataset's offset).
 ACCOUNT_TZ = timezone(timedelta(hours=-7))
 
@@ -273,9 +278,9 @@ class Selector:
         self._sync()
         store = self.dataset.records.get(key, {})
         name, desc = self.resolve_order(key, query.get("order"))
-        per_page = ruby_int(query.get("per_page"), DEFAULT_PER_PAGE)
+        per_page = ruby_int(query.get("per_page"), DEFAULT_PER_PAGE, name="per_page")
         per_page = DEFAULT_PER_PAGE if per_page < 1 else min(per_page, MAX_PER_PAGE)
-        page_number = ruby_int(query.get("page"), 1)
+        page_number = ruby_int(query.get("page"), 1, name="page")
         only = query.get("only", "")
         preds = self.predicates(key, query, only=bool(only.strip()))
         if only.strip():
@@ -289,8 +294,8 @@ class Selector:
         matched = self._matching(key, name, desc, query, preds)
         limit_raw, offset_raw = query.get("limit", ""), query.get("offset", "")
         if limit_raw.strip() and offset_raw.strip():
-            limit = min(max(ruby_int(limit_raw, 1), 1), MAX_PER_PAGE)
-            offset = max(ruby_int(offset_raw, 0), 0)
+            limit = min(max(ruby_int(limit_raw, 1, name="limit"), 1), MAX_PER_PAGE)
+            offset = max(ruby_int(offset_raw, 0, name="offset"), 0)
         else:
             limit, offset = per_page, per_page * (max(page_number, 1) - 1)
         return Page(matched[offset : offset + limit], len(matched), page_number, per_page)
@@ -352,8 +357,9 @@ class Selector:
         default = workweeks.get(default_id) if default_id is not None else None
         mine = self.memberships_by_user().get(int(user_id), [])
         hours: dict[str, float] = {}
-        day = start
-        while day <= end:
+        # By offset, not `day += 1`: the day after 9999-12-31 does not exist.
+        for offset in range((end - start).days + 1):
+            day = start + timedelta(days=offset)
             iso = day.isoformat()
             workweek = default
             for wm in reversed(mine):
@@ -362,5 +368,4 @@ class Selector:
                     break
             minutes = workweek.get(f"{DAYS[(day.weekday() + 1) % 7]}_minutes", 0) if workweek else 0
             hours[iso] = (minutes or 0) / 60
-            day += timedelta(days=1)
         return hours

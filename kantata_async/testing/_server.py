@@ -32,7 +32,7 @@ from ._faults import (
     normalize_path,
 )
 from ._oauth import OAuthProvider, OAuthReply, default_client
-from ._query import ACCOUNT_TZ, Selector
+from ._query import ACCOUNT_TZ, MAX_CAPACITY_DAYS, Selector
 from ._recording import FormValue, RecordedRequest
 from ._wire import (
     ApiError,
@@ -170,7 +170,8 @@ class FakeKantata:
       updated, otherwise one is created).
     - `GET users/{id}/capacity?start_date=&end_date=`: `{"start_date", "end_date",
       "hours": {"YYYY-MM-DD": float}}` from the workweek membership in effect each day (the
-      account default workweek outside every membership); not an envelope.
+      account default workweek outside every membership); not an envelope. A range of more
+      than `MAX_CAPACITY_DAYS` (3,653, ten years) is a 422 on `end_date`.
     - `POST users/{id}/profile_photo` (multipart, part `user[profile_photo_attachment_file]`;
       sets a new `photo_path` derived from the file's bytes) and `DELETE
       users/{id}/profile_photo` (204; back to the default `photo_path`).
@@ -211,7 +212,8 @@ class FakeKantata:
     form-urlencoded (`user[full_name]=Ann`) or, for the photo, multipart.
 
     **Lists** follow Brainstem, the framework behind the API: `page` (default 1, below 1 means
-    1, echoed as `meta.page_number` unclamped), `per_page` (default 20, above 200 clamped, below
+    1, echoed as `meta.page_number` unclamped, past 64 bits too; a number of more than 4,000
+    digits is a 400), `per_page` (default 20, above 200 clamped, below
     1 means 20); `limit` and `offset` replace them only when both are given (limit clamped to
     1..200, offset to >= 0), while `meta.page_size` still reports `per_page`. `only=1,2,3`
     returns every listed id that exists and passes the filters, unpaginated; non-numeric ids
@@ -897,6 +899,10 @@ class FakeKantata:
         start, end = days["start_date"], days["end_date"]
         if end < start:
             raise ApiError.validation(("end_date", "end_date must be on or after start_date"))
+        if (end - start).days + 1 > MAX_CAPACITY_DAYS:
+            raise ApiError.validation(
+                ("end_date", f"the range must be at most {MAX_CAPACITY_DAYS:,} days")
+            )
         hours = self._selector.capacity(user_id, start, end)
         return self._json(
             {"start_date": start.isoformat(), "end_date": end.isoformat(), "hours": hours}

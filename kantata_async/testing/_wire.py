@@ -37,7 +37,14 @@ dumps: Callable[[Any], bytes]
 try:
     import orjson
 
-    dumps = orjson.dumps
+    def _dumps_fast(obj: Any) -> bytes:
+        try:
+            return orjson.dumps(obj)
+        except orjson.JSONEncodeError:
+            # orjson stops at 64-bit integers; an echoed `page=18446744073709551616` is not.
+            return _dumps_stdlib(obj)
+
+    dumps = _dumps_fast
 except ImportError:  # pragma: no cover - orjson is the optional `fast` extra
     dumps = _dumps_stdlib
 
@@ -73,12 +80,24 @@ class ApiError(Exception):
 _LEADING_INT = re.compile(r"\s*([+-]?\d+)")
 
 
-def ruby_int(value: str | None, default: int) -> int:
-    """`value.to_i` as Ruby does it: leading digits count, anything else is 0; None -> default."""
+# Below Python's limit for converting between int and str (4,300 digits), so that a number
+# read here can be echoed back as JSON.
+MAX_INT_DIGITS = 4000
+
+
+def ruby_int(value: str | None, default: int, *, name: str = "a number") -> int:
+    """`value.to_i` as Ruby does it: leading digits count, anything else is 0; None -> default.
+
+    Ruby reads any length; past `MAX_INT_DIGITS` digits this answers 400 naming `name`.
+    """
     if value is None:
         return default
     match = _LEADING_INT.match(value)
-    return int(match.group(1)) if match else 0
+    if not match:
+        return 0
+    if len(match.group(1).lstrip("+-")) > MAX_INT_DIGITS:
+        raise ApiError.system(400, f"{name} has more than {MAX_INT_DIGITS:,} digits")
+    return int(match.group(1))
 
 
 def truthy(value: str | None) -> bool:
