@@ -104,8 +104,10 @@ class Graph:
         self._batch: dict[str, dict[str, Model]] = {}
         self._pinned: set[str] = set()
         self._merged_keys: dict[str, None] = {}
-        # Keys whose batch the running merge filled through `_resolve` (link targets).
+        # Keys whose batch the running merge filled through `_resolve` (link targets), and
+        # the ticket of the request the running merge answers (None: no ordering).
         self._touched: set[str] = set()
+        self._cutoff: int | None = None
         self._full_sweep_at = self._SWEEP_MIN
         self._clock = 0
         self._open_tickets: weakref.WeakSet[Ticket] = weakref.WeakSet()
@@ -150,8 +152,8 @@ class Graph:
         return sum(1 for _ in self.objects(key))
 
     def keys(self) -> list[str]:
-        """The top-level keys the graph holds records under, in first-seen order."""
-        return list(self._merged_keys)
+        """The top-level keys the graph holds live records under, in first-seen order."""
+        return [key for key in self._merged_keys if any(True for _ in self.objects(key))]
 
     # -- writing ------------------------------------------------------------------------
 
@@ -190,6 +192,7 @@ class Graph:
         # `users`) is one map and merges once.
         order = [k for k in maps if k not in primary] + [k for k in maps if k in primary]
         cutoff = None if sent is None else sent.value
+        self._cutoff = cutoff
         try:
             # Two passes: every record of the payload has its object before any link is
             # resolved, so links between records of one payload never need a placeholder.
@@ -200,14 +203,15 @@ class Graph:
                 self._fence(order, maps, adopted, cutoff or self._clock)
             found = []
             for key, id_ in results:
-                obj = self._batch[key].get(id_)
-                if obj is not None:  # None: deleted after the request was sent
-                    found.append(obj)
+                if key in adopted and id_ in adopted[key][1]:
+                    continue  # deleted after the request was sent
+                found.append(self._batch[key][id_])
             return found
         finally:
             for key in (*order, *self._touched):
                 self._batch[key].clear()
             self._touched.clear()
+            self._cutoff = None
             self._sweep(order)
 
     def mark_loaded(self, obj: Model, relation: str) -> None:
@@ -482,6 +486,10 @@ class Graph:
         obj = batch.get(id_)
         if obj is not None:
             return obj
+        if self._tombstones and self._cutoff is not None:
+            deleted = self._tombstones.get(key)
+            if deleted and deleted.get(id_, 0) > self._cutoff:
+                return None  # an answer older than the delete: its link to it is gone
         r = m.get(id_)
         obj = r() if r is not None else None
         if obj is None:
