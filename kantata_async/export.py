@@ -48,12 +48,8 @@ API or file error comes out as `ExportError` carrying that summary.
 
 from __future__ import annotations
 
-import csv
-import dataclasses
 import gc
 import inspect
-import io
-import json
 import os
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
@@ -62,16 +58,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, TextIO, cast, get_args
 
-import attrs
-
-from ._convert import to_dict
-from ._errors import DanglingReferenceError, KantataError, RelationNotLoadedError
+from ._errors import KantataError
+from ._export_output import Output
+from ._export_rows import ExportFormat, RowWriter
+from ._export_summary import ExportError, ExportProgress, ExportSummary
 from ._ids import IdSet
-from ._json import dumps
 from ._query import MAX_PER_PAGE
 from .models import Model, User, WorkweekMembership
-from .models._base import _REGISTRY, STUB, _Relation
-from .resources._nested import IncludeTree, parse_includes
+from .resources._nested import parse_includes
 from .resources.users import Users
 from .resources.workweek_memberships import WorkweekMemberships
 from .sync import DEFAULT_OVERLAP, ChangeTracker, Watermark, as_watermark
@@ -91,7 +85,6 @@ __all__ = [
 ]
 
 ExportResource = Literal["users", "workweek_memberships"]
-ExportFormat = Literal["ndjson", "csv"]
 ProgressCallback = Callable[["ExportProgress"], None]
 
 GC_EVERY = 25
@@ -107,79 +100,6 @@ _ENDPOINTS: Final[dict[str, type[Users] | type[WorkweekMemberships]]] = {
 }
 # Keywords of `list()` that the export sets itself rather than taking as filters.
 _NOT_FILTERS = frozenset({"self", "include", "per_page"})
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ExportProgress:
-    """A snapshot of an export in progress, passed to `on_progress` after each page.
-
-    `records` and `pages` are what has been written so far. `requests` and `retries` count
-    what this export's client sent since the export began (nested include requests
-    included). `reported_count` is the total the server announced on the first page (None
-    before it arrives); it may be wrong.
-    """
-
-    records: int
-    pages: int
-    requests: int
-    retries: int
-    duplicates: int
-    elapsed: float
-    reported_count: int | None
-
-    @property
-    def rate(self) -> float:
-        """Records written per second so far."""
-        return self.records / self.elapsed if self.elapsed > 0 else 0.0
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ExportSummary:
-    """What an export did: how many records it wrote and what it cost.
-
-    `complete` is True only when the walk reached the end of the list; otherwise the output
-    holds the `records` rows written before it stopped, each one whole. `count_drift` is the
-    records written minus the count the server reported (see `WalkStats.count_drift`): not
-    zero when the count lies, when records changed during the walk, or when it stopped early.
-    `pages` counts the pages written; `requests` every request the export cost (nested
-    include requests and retries included). `output` is the path written, None when `out`
-    was a file object.
-    """
-
-    resource: str
-    format: str
-    output: Path | None
-    records: int
-    pages: int
-    requests: int
-    retries: int
-    duplicates: int
-    reported_count: int | None
-    count_drift: int
-    elapsed: float
-    complete: bool
-    watermark: Watermark | None = None
-
-    @property
-    def rate(self) -> float:
-        """Records written per second."""
-        return self.records / self.elapsed if self.elapsed > 0 else 0.0
-
-
-class ExportError(KantataError):
-    """An export stopped on an API, connection or file error.
-
-    `summary` says how far it got (`complete` is False); the original error is the
-    `__cause__`. The rows already written are whole.
-    """
-
-    def __init__(self, summary: ExportSummary, cause: BaseException) -> None:
-        where = f" to {summary.output}" if summary.output is not None else ""
-        super().__init__(
-            f"export of {summary.resource}{where} stopped after {summary.records} records "
-            f"({summary.pages} pages): {cause}"
-        )
-        self.summary = summary
 
 
 class Exporter:
@@ -338,9 +258,11 @@ class Exporter:
             gc.freeze()
         seen = IdSet()
         stats = self._walk.stats
-        sink: _Sink | None = None
+        rows = RowWriter(self._format, self._cls, self._tree)
+        output = Output(self._out)
         try:
-            sink = _Sink(self._out, self._format, self._cls, self._tree)
+            output.open()
+            output.write(rows.header())
             # Pages as they arrive (not in page order): a slow page then holds back no
             # others, so at most a window of pages is in memory whatever the size.
             # `pages()` is an async generator; closing it at once cancels the fetches in
@@ -360,11 +282,12 @@ class Exporter:
                             continue
                         if self._tracker is not None and not self._tracker.accept(record):
                             continue  # this version went out with the previous run
-                        sink.write(record)
+                        output.write(rows.row(record))
                         # Counted as `async for` over the walk would count them.
                         stats.records += 1
                     self._pages += 1
-                    sink.flush()
+                    rows.end_page()
+                    output.flush()
                     remaining = (stats.reported_count or 0) - stats.records
                     if (
                         self._gc_every is not None
@@ -389,8 +312,7 @@ class Exporter:
                 gc.unfreeze()
             if self._stopped is None:
                 self._stopped = time.monotonic()
-            if sink is not None:
-                sink.close()
+            output.close()
         return self.summary
 
 
@@ -458,188 +380,3 @@ def filter_names(resource: str) -> list[str]:
     """The filter names `export` takes for `resource`: the keywords of its `list()`."""
     endpoint = _ENDPOINTS[resource]
     return sorted(n for n in inspect.signature(endpoint.list).parameters if n not in _NOT_FILTERS)
-
-
-# ---------------------------------------------------------------------------
-# rows
-
-
-class _NotLoaded:
-    """A relation no response has carried: the key is left out (NDJSON) or empty (CSV)."""
-
-
-_NOT_LOADED: Final = _NotLoaded()
-Linked = Model | list[Model] | None | _NotLoaded
-
-
-def _linked(obj: Model, rel: _Relation) -> Linked:
-    """What `rel` of `obj` points at; placeholders stand in for records never carried."""
-    try:
-        value: Model | list[Model] | None = getattr(obj, rel.name)
-    except RelationNotLoadedError:
-        return _NOT_LOADED
-    except DanglingReferenceError:
-        # The id arrived but the record did not (hidden from the token, or not included):
-        # read the links themselves, so the row still says which record it was.
-        targets = rel.targets(obj) or []
-        if rel.many:
-            return targets
-        return targets[0] if targets else None
-    return value
-
-
-def _embed(
-    obj: Model, tree: IncludeTree, memo: dict[int, dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    """`obj` as a JSON-ready dict, with the relations of `tree` embedded in it.
-
-    `memo` holds the dicts of related records already embedded in this page (a role is
-    shared by many users); they are only read, to be serialised at once.
-    """
-    d = obj.__dict__
-    if STUB in d:
-        return {"id": d["id"]}
-    if memo is not None:
-        done = memo.get(id(obj))
-        if done is not None:
-            return done
-    row = to_dict(obj)
-    if next(iter(row), None) != "id":  # first, where a reader looks for it
-        row = {"id": row.pop("id", d["id"]), **row}
-    relations = type(obj).__kantata_relations__
-    for name, subtree in tree.items():
-        rel = relations[name]
-        value = _linked(obj, rel)
-        if isinstance(value, _NotLoaded):
-            continue
-        if isinstance(value, list):
-            row[name] = [_embed(t, subtree, memo) for t in value]
-        else:
-            row[name] = None if value is None else _embed(value, subtree, memo)
-    if memo is not None:
-        memo[id(obj)] = row
-    return row
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-class _Columns:
-    """The CSV columns of one model class and include subtree, computed from the classes."""
-
-    __slots__ = ("fields", "header", "relations")
-
-    def __init__(self, model: type[Model], tree: IncludeTree, prefix: str = "") -> None:
-        # The model's declared fields, in declaration order.
-        self.fields = tuple(f.name for f in attrs.fields(cast(Any, model)))
-        # In header order: (name, columns of a to-one relation flattened here, or None for a
-        # relation written as one JSON column, with the subtree embedded in it).
-        self.relations: list[tuple[str, _Columns | None, IncludeTree]] = []
-        self.header = [prefix + name for name in self.fields]
-        for name in sorted(tree):
-            rel = model.__kantata_relations__[name]
-            target = _REGISTRY.get(rel.target) if rel.target else None
-            if rel.many or target is None:  # to-many, or polymorphic: no fixed columns
-                self.relations.append((name, None, tree[name]))
-                self.header.append(prefix + name)
-            else:
-                sub = _Columns(target, tree[name], f"{prefix}{name}.")
-                self.relations.append((name, sub, tree[name]))
-                self.header += sub.header
-
-    def cells(self, obj: Model | None) -> list[str]:
-        """One cell per header column; all empty for a missing record."""
-        if obj is None:
-            return [""] * len(self.header)
-        values = {"id": obj.__dict__["id"]} if STUB in obj.__dict__ else to_dict(obj)
-        out = [_cell(values.get(name)) for name in self.fields]
-        relations = type(obj).__kantata_relations__
-        for name, sub, subtree in self.relations:
-            value = _linked(obj, relations[name])
-            if sub is not None:
-                out += sub.cells(value if isinstance(value, Model) else None)
-            elif isinstance(value, _NotLoaded):
-                out.append("")
-            elif isinstance(value, list):
-                out.append(_cell([_embed(t, subtree) for t in value]))
-            else:
-                out.append(_cell(None if value is None else _embed(value, subtree)))
-        return out
-
-
-class _Sink:
-    """Formats records as rows and writes each with a single `write` call."""
-
-    def __init__(
-        self,
-        out: str | os.PathLike[str] | TextIO,
-        format: ExportFormat,
-        model: type[Model],
-        tree: IncludeTree,
-    ) -> None:
-        self._tree = tree
-        self._format = format
-        # id(record) -> its embedded dict, for the records of the page being written.
-        self._memo: dict[int, dict[str, Any]] = {}
-        if isinstance(out, str | os.PathLike):
-            # Lone surrogates (legal in JSON strings) come out as `\udXXX`, which is still
-            # valid JSON, rather than failing the export.
-            self._file: TextIO = open(  # noqa: SIM115 - closed by close()
-                out, "w", encoding="utf-8", errors="backslashreplace", newline=""
-            )
-            self._owned = True
-        else:
-            self._file = out
-            self._owned = False
-        self._columns: _Columns | None = None
-        if format == "csv":
-            self._columns = _Columns(model, tree)
-            self._buffer = io.StringIO()
-            self._csv = csv.writer(self._buffer, lineterminator="\n")
-            self._file.write(self._csv_line(self._columns.header))
-
-    def _csv_line(self, cells: list[str]) -> str:
-        self._buffer.seek(0)
-        self._buffer.truncate()
-        self._csv.writerow(cells)
-        return self._buffer.getvalue()
-
-    def write(self, record: Model) -> None:
-        if self._columns is not None:
-            line = self._csv_line(self._columns.cells(record))
-        else:
-            # The record itself comes once; only what it links to can repeat in a page.
-            row = _embed(record, {}, None)
-            relations = type(record).__kantata_relations__
-            for name, subtree in self._tree.items():
-                value = _linked(record, relations[name])
-                if isinstance(value, _NotLoaded):
-                    continue
-                if isinstance(value, list):
-                    row[name] = [_embed(t, subtree, self._memo) for t in value]
-                else:
-                    row[name] = None if value is None else _embed(value, subtree, self._memo)
-            line = dumps(row) + "\n"
-        self._file.write(line)
-
-    def flush(self) -> None:
-        """Flush the file, and forget this page's embedded records (memory stays flat)."""
-        self._memo.clear()
-        self._file.flush()
-
-    def close(self) -> None:
-        if self._owned:
-            self._file.close()
-        else:
-            self._file.flush()

@@ -1,0 +1,184 @@
+"""Export rows: one record and its include tree as an NDJSON line or a CSV line.
+
+Pure and synchronous: what goes in is a live record, what comes out is text. Where the text
+goes (a file, a temporary file, stdout) is `_export_output`'s business.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, Final, Literal, cast
+
+import attrs
+
+from ._convert import to_dict
+from ._errors import DanglingReferenceError, RelationNotLoadedError
+from ._json import dumps
+from .models import Model
+from .models._base import _REGISTRY, STUB, _Relation
+from .resources._nested import IncludeTree
+
+__all__ = ["ExportFormat", "RowWriter"]
+
+ExportFormat = Literal["ndjson", "csv"]
+
+
+class _NotLoaded:
+    """A relation no response has carried: the key is left out (NDJSON) or empty (CSV)."""
+
+
+_NOT_LOADED: Final = _NotLoaded()
+Linked = Model | list[Model] | None | _NotLoaded
+
+
+def _linked(obj: Model, rel: _Relation) -> Linked:
+    """What `rel` of `obj` points at; placeholders stand in for records never carried."""
+    try:
+        value: Model | list[Model] | None = getattr(obj, rel.name)
+    except RelationNotLoadedError:
+        return _NOT_LOADED
+    except DanglingReferenceError:
+        # The id arrived but the record did not (hidden from the token, or not included):
+        # read the links themselves, so the row still says which record it was.
+        targets = rel.targets(obj) or []
+        if rel.many:
+            return targets
+        return targets[0] if targets else None
+    return value
+
+
+def _embed(
+    obj: Model, tree: IncludeTree, memo: dict[int, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """`obj` as a JSON-ready dict, with the relations of `tree` embedded in it.
+
+    `memo` holds the dicts of related records already embedded in this page (a role is
+    shared by many users); they are only read, to be serialised at once.
+    """
+    d = obj.__dict__
+    if STUB in d:
+        return {"id": d["id"]}
+    if memo is not None:
+        done = memo.get(id(obj))
+        if done is not None:
+            return done
+    row = to_dict(obj)
+    if next(iter(row), None) != "id":  # first, where a reader looks for it
+        row = {"id": row.pop("id", d["id"]), **row}
+    relations = type(obj).__kantata_relations__
+    for name, subtree in tree.items():
+        rel = relations[name]
+        value = _linked(obj, rel)
+        if isinstance(value, _NotLoaded):
+            continue
+        if isinstance(value, list):
+            row[name] = [_embed(t, subtree, memo) for t in value]
+        else:
+            row[name] = None if value is None else _embed(value, subtree, memo)
+    if memo is not None:
+        memo[id(obj)] = row
+    return row
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class _Columns:
+    """The CSV columns of one model class and include subtree, computed from the classes."""
+
+    __slots__ = ("fields", "header", "relations")
+
+    def __init__(self, model: type[Model], tree: IncludeTree, prefix: str = "") -> None:
+        # The model's declared fields, in declaration order.
+        self.fields = tuple(f.name for f in attrs.fields(cast(Any, model)))
+        # In header order: (name, columns of a to-one relation flattened here, or None for a
+        # relation written as one JSON column, with the subtree embedded in it).
+        self.relations: list[tuple[str, _Columns | None, IncludeTree]] = []
+        self.header = [prefix + name for name in self.fields]
+        for name in sorted(tree):
+            rel = model.__kantata_relations__[name]
+            target = _REGISTRY.get(rel.target) if rel.target else None
+            if rel.many or target is None:  # to-many, or polymorphic: no fixed columns
+                self.relations.append((name, None, tree[name]))
+                self.header.append(prefix + name)
+            else:
+                sub = _Columns(target, tree[name], f"{prefix}{name}.")
+                self.relations.append((name, sub, tree[name]))
+                self.header += sub.header
+
+    def cells(self, obj: Model | None) -> list[str]:
+        """One cell per header column; all empty for a missing record."""
+        if obj is None:
+            return [""] * len(self.header)
+        values = {"id": obj.__dict__["id"]} if STUB in obj.__dict__ else to_dict(obj)
+        out = [_cell(values.get(name)) for name in self.fields]
+        relations = type(obj).__kantata_relations__
+        for name, sub, subtree in self.relations:
+            value = _linked(obj, relations[name])
+            if sub is not None:
+                out += sub.cells(value if isinstance(value, Model) else None)
+            elif isinstance(value, _NotLoaded):
+                out.append("")
+            elif isinstance(value, list):
+                out.append(_cell([_embed(t, subtree) for t in value]))
+            else:
+                out.append(_cell(None if value is None else _embed(value, subtree)))
+        return out
+
+
+class RowWriter:
+    """Formats records as rows: each row one string, ready for a single `write` call."""
+
+    def __init__(self, format: ExportFormat, model: type[Model], tree: IncludeTree) -> None:
+        self._tree = tree
+        # id(record) -> its embedded dict, for the records of the page being written.
+        self._memo: dict[int, dict[str, Any]] = {}
+        self._columns: _Columns | None = None
+        if format == "csv":
+            self._columns = _Columns(model, tree)
+            self._buffer = io.StringIO()
+            self._csv = csv.writer(self._buffer, lineterminator="\n")
+
+    def header(self) -> str:
+        """The text that opens the output: the CSV header line, nothing for NDJSON."""
+        return "" if self._columns is None else self._csv_line(self._columns.header)
+
+    def _csv_line(self, cells: list[str]) -> str:
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._csv.writerow(cells)
+        return self._buffer.getvalue()
+
+    def row(self, record: Model) -> str:
+        """`record` as one whole line, newline included."""
+        if self._columns is not None:
+            return self._csv_line(self._columns.cells(record))
+        # The record itself comes once; only what it links to can repeat in a page.
+        row = _embed(record, {}, None)
+        relations = type(record).__kantata_relations__
+        for name, subtree in self._tree.items():
+            value = _linked(record, relations[name])
+            if isinstance(value, _NotLoaded):
+                continue
+            if isinstance(value, list):
+                row[name] = [_embed(t, subtree, self._memo) for t in value]
+            else:
+                row[name] = None if value is None else _embed(value, subtree, self._memo)
+        return dumps(row) + "\n"
+
+    def end_page(self) -> None:
+        """Forget this page's embedded records, so that memory stays flat."""
+        self._memo.clear()

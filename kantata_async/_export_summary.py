@@ -1,0 +1,84 @@
+"""What an export reports: progress while it runs, a summary when it ends, and its error."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from ._errors import KantataError
+from .sync import Watermark
+
+__all__ = ["ExportError", "ExportProgress", "ExportSummary"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExportProgress:
+    """A snapshot of an export in progress, passed to `on_progress` after each page.
+
+    `records` and `pages` are what has been written so far. `requests` and `retries` count
+    what this export's client sent since the export began (nested include requests
+    included). `reported_count` is the total the server announced on the first page (None
+    before it arrives); it may be wrong.
+    """
+
+    records: int
+    pages: int
+    requests: int
+    retries: int
+    duplicates: int
+    elapsed: float
+    reported_count: int | None
+
+    @property
+    def rate(self) -> float:
+        """Records written per second so far."""
+        return self.records / self.elapsed if self.elapsed > 0 else 0.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExportSummary:
+    """What an export did: how many records it wrote and what it cost.
+
+    `complete` is True only when the walk reached the end of the list; otherwise the output
+    holds the `records` rows written before it stopped, each one whole. `count_drift` is the
+    records written minus the count the server reported (see `WalkStats.count_drift`): not
+    zero when the count lies, when records changed during the walk, or when it stopped early.
+    `pages` counts the pages written; `requests` every request the export cost (nested
+    include requests and retries included). `output` is the path written, None when `out`
+    was a file object.
+    """
+
+    resource: str
+    format: str
+    output: Path | None
+    records: int
+    pages: int
+    requests: int
+    retries: int
+    duplicates: int
+    reported_count: int | None
+    count_drift: int
+    elapsed: float
+    complete: bool
+    watermark: Watermark | None = None
+
+    @property
+    def rate(self) -> float:
+        """Records written per second."""
+        return self.records / self.elapsed if self.elapsed > 0 else 0.0
+
+
+class ExportError(KantataError):
+    """An export stopped on an API, connection or file error.
+
+    `summary` says how far it got (`complete` is False); the original error is the
+    `__cause__`. The rows already written are whole.
+    """
+
+    def __init__(self, summary: ExportSummary, cause: BaseException) -> None:
+        where = f" to {summary.output}" if summary.output is not None else ""
+        super().__init__(
+            f"export of {summary.resource}{where} stopped after {summary.records} records "
+            f"({summary.pages} pages): {cause}"
+        )
+        self.summary = summary
