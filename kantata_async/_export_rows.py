@@ -49,19 +49,26 @@ def _linked(obj: Model, rel: _Relation) -> Linked:
     return value
 
 
-def _embed(
-    obj: Model, tree: IncludeTree, memo: dict[int, dict[str, Any]] | None = None
-) -> dict[str, Any]:
+# (id(record), id(include subtree)) -> the record embedded with that subtree.
+Memo = dict[tuple[int, int], dict[str, Any]]
+
+
+def _embed(obj: Model, tree: IncludeTree, memo: Memo | None = None) -> dict[str, Any]:
     """`obj` as a JSON-ready dict, with the relations of `tree` embedded in it.
 
     `memo` holds the dicts of related records already embedded in this page (a role is
-    shared by many users); they are only read, to be serialised at once.
+    shared by many users); they are only read, to be serialised at once. One record reached
+    by two include paths (`manager` and `account_membership.manager.role`) is embedded once
+    per path, each with its own subtree: the key is the record and the subtree together.
+    The subtrees are the export's own include tree, alive as long as the export, so their
+    ids cannot be reused while the memo holds them.
     """
     d = obj.__dict__
     if STUB in d:
         return {"id": d["id"]}
+    key = (id(obj), id(tree))
     if memo is not None:
-        done = memo.get(id(obj))
+        done = memo.get(key)
         if done is not None:
             return done
     row = to_dict(obj)
@@ -78,7 +85,7 @@ def _embed(
         else:
             row[name] = None if value is None else _embed(value, subtree, memo)
     if memo is not None:
-        memo[id(obj)] = row
+        memo[key] = row
     return row
 
 
@@ -144,8 +151,8 @@ class RowWriter:
 
     def __init__(self, format: ExportFormat, model: type[Model], tree: IncludeTree) -> None:
         self._tree = tree
-        # id(record) -> its embedded dict, for the records of the page being written.
-        self._memo: dict[int, dict[str, Any]] = {}
+        # The records embedded in the page being written, per include subtree.
+        self._memo: Memo = {}
         self._columns: _Columns | None = None
         if format == "csv":
             self._columns = _Columns(model, tree)

@@ -398,3 +398,24 @@ async def test_a_relation_the_server_sent_as_null_is_written_as_null(
     # Many users share a role: each row still carries the whole role.
     roles = fake.dataset.records["roles"]
     assert all(r["role"]["name"] == roles[users[i]["role_id"]]["name"] for i, r in rows.items())
+
+
+async def test_a_record_reached_by_two_include_paths_carries_each_paths_subtree(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path
+) -> None:
+    # A manager is reached as `manager` (nothing below it) and as `account_membership.manager`
+    # (with its role): each place carries what its own path asked for, in the same page.
+    out = tmp_path / "users.ndjson"
+    await export(client, "users", out, include=["manager", "account_membership.manager.role"])
+    rows = read_ndjson(out)
+    records = fake.dataset.records
+    nested = [r for r in rows if r["account_membership"]["manager"] is not None]
+    assert nested
+    assert any(r["manager"] is not None for r in rows)
+    for row in nested:
+        manager = row["account_membership"]["manager"]
+        role_id = records["users"][manager["id"]]["role_id"]
+        assert manager["role"]["id"] == role_id, row["id"]
+        assert manager["role"]["name"] == records["roles"][role_id]["name"]
+    for row in rows:
+        assert row["manager"] is None or "role" not in row["manager"], row["id"]
