@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, Final, Literal, cast
+import os
+from typing import Any, Final, Literal, TextIO, cast, get_args
 
 import attrs
 
@@ -20,9 +21,29 @@ from .models import Model
 from .models._base import _REGISTRY, STUB, _Relation
 from .resources._nested import IncludeTree
 
-__all__ = ["ExportFormat", "RowWriter"]
+__all__ = ["ExportFormat", "RowWriter", "export_format"]
 
 ExportFormat = Literal["ndjson", "csv"]
+
+
+def export_format(
+    out: str | os.PathLike[str] | TextIO, format: ExportFormat | None = None
+) -> ExportFormat:
+    """The format an export to `out` writes: `format` when given, else from `out`'s name.
+
+    The one rule for the library and the command line: a path ending in `.csv` (any case)
+    is CSV; any other path, and a file object, is NDJSON. Raises `ValueError` for an
+    unknown `format`.
+    """
+    if format is not None:
+        if format not in get_args(ExportFormat):
+            raise ValueError(
+                f"format must be one of {', '.join(get_args(ExportFormat))}, got {format!r}"
+            )
+        return format
+    if isinstance(out, str | os.PathLike) and os.fspath(out).lower().endswith(".csv"):
+        return "csv"
+    return "ndjson"
 
 
 class _NotLoaded:

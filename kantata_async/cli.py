@@ -34,7 +34,7 @@ from ._cli_display import PROG, Console, ProgressDisplay, ProgressMode, format_s
 from ._client import DEFAULT_BASE_URL, KantataClient
 from ._errors import KantataError
 from ._query import MAX_PER_PAGE
-from .export import Exporter, ExportError, ExportFormat, ExportSummary
+from .export import Exporter, ExportError, ExportSummary
 
 __all__ = ["FILTERS", "ProgressDisplay", "UsageError", "format_summary", "main", "parse_filters"]
 
@@ -218,7 +218,6 @@ def _export(args: argparse.Namespace, console: Console) -> int:
         )
         return EXIT_USAGE
     console.secrets.add(token)
-    fmt: ExportFormat = args.format or ("csv" if args.out.lower().endswith(".csv") else "ndjson")
     mode: ProgressMode
     if args.progress == "auto":
         mode = "bar" if console.stream.isatty() else "plain"
@@ -246,7 +245,7 @@ def _export(args: argparse.Namespace, console: Console) -> int:
             sys.stdout if args.out == "-" else args.out,
             include=include,
             filters=filters,
-            format=fmt,
+            format=args.format,  # None: export_format decides from the file name
             concurrency=args.concurrency,
             per_page=args.per_page,
             on_progress=display.update,

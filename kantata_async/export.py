@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TextIO, cast, get_args
 
 from ._errors import KantataError
 from ._export_output import Output
-from ._export_rows import ExportFormat, RowWriter
+from ._export_rows import ExportFormat, RowWriter, export_format
 from ._export_summary import ExportError, ExportProgress, ExportSummary
 from ._ids import IdSet
 from ._query import MAX_PER_PAGE
@@ -82,6 +82,7 @@ __all__ = [
     "ExportSummary",
     "Exporter",
     "export",
+    "export_format",
 ]
 
 ExportResource = Literal["users", "workweek_memberships"]
@@ -108,7 +109,7 @@ class Exporter:
     `export(...)` is the one-call form. Use the class when you need the summary after a
     cancellation (or Ctrl-C), where no return value or `ExportError` can carry it:
 
-        exporter = Exporter(client, "users", "users.csv", format="csv")
+        exporter = Exporter(client, "users", "users.csv")  # CSV, from the name
         try:
             await exporter.run()
         finally:
@@ -126,7 +127,7 @@ class Exporter:
         *,
         include: Sequence[str] = (),
         filters: Mapping[str, Any] | None = None,
-        format: ExportFormat = "ndjson",
+        format: ExportFormat | None = None,
         concurrency: int | None = None,
         per_page: int = MAX_PER_PAGE,
         on_progress: ProgressCallback | None = None,
@@ -138,10 +139,7 @@ class Exporter:
             raise ValueError(
                 f"resource must be one of {', '.join(get_args(ExportResource))}, got {resource!r}"
             )
-        if format not in get_args(ExportFormat):
-            raise ValueError(
-                f"format must be one of {', '.join(get_args(ExportFormat))}, got {format!r}"
-            )
+        self._format = export_format(out, format)
         if concurrency is not None and (
             isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
         ):
@@ -172,7 +170,6 @@ class Exporter:
         )
         self._client = client
         self._resource = resource
-        self._format: ExportFormat = format
         self._out = out
         self._output = Path(out) if isinstance(out, str | os.PathLike) else None
         self._concurrency = concurrency
@@ -323,7 +320,7 @@ async def export(
     *,
     include: Sequence[str] = (),
     filters: Mapping[str, Any] | None = None,
-    format: ExportFormat = "ndjson",
+    format: ExportFormat | None = None,
     concurrency: int | None = None,
     per_page: int = MAX_PER_PAGE,
     on_progress: ProgressCallback | None = None,
@@ -343,7 +340,8 @@ async def export(
         filters: keyword arguments of `client.<resource>.list(...)`, e.g.
             `{"on_my_account": True, "updated_after": datetime(2024, 1, 1, tzinfo=UTC)}`
             (also `order` and, for users, `optional_fields`).
-        format: `"ndjson"` (one JSON object per line) or `"csv"`.
+        format: `"ndjson"` (one JSON object per line) or `"csv"`; by default CSV when `out`
+            is a path ending in `.csv`, NDJSON otherwise.
         concurrency: pages fetched at once (the client's `max_concurrency` by default).
         per_page: records per page (1 to 200; the most the API allows by default).
         on_progress: called with an `ExportProgress` after each page is written.

@@ -419,3 +419,23 @@ async def test_a_record_reached_by_two_include_paths_carries_each_paths_subtree(
         assert manager["role"]["name"] == records["roles"][role_id]["name"]
     for row in rows:
         assert row["manager"] is None or "role" not in row["manager"], row["id"]
+
+
+async def test_the_format_follows_the_extension_unless_given(
+    client: KantataClient, tmp_path: Path
+) -> None:
+    by_extension = await export(client, "users", tmp_path / "users.CSV", per_page=50)
+    with (tmp_path / "users.CSV").open(newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    assert header == declared(User)
+    assert by_extension.format == "csv"
+
+    given = await export(client, "users", tmp_path / "rows.csv", format="ndjson", per_page=50)
+    assert given.format == "ndjson"
+    assert len(read_ndjson(tmp_path / "rows.csv")) == given.records > 0
+
+    other = await export(client, "users", tmp_path / "users.txt", per_page=50)
+    assert other.format == "ndjson"
+    assert len(read_ndjson(tmp_path / "users.txt")) == other.records
+    stream = await export(client, "users", io.StringIO(), per_page=50)
+    assert stream.format == "ndjson"
