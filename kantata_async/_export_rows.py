@@ -110,7 +110,15 @@ def _embed(obj: Model, tree: IncludeTree, memo: Memo | None = None) -> dict[str,
     return row
 
 
-def _cell(value: Any) -> str:
+# What a spreadsheet reads as the start of a formula (OWASP "CSV injection"): `=`, `+`, `-`,
+# `@`, and tab or CR, which some spreadsheets skip before looking for those.
+FORMULA_LEADS: Final = frozenset("=+-@\t\r")
+
+
+def _cell(value: Any, guard: bool = False) -> str:
+    """One CSV cell. With `guard`, text that a spreadsheet would run as a formula gets a `'`
+    in front, which spreadsheets show as text; numbers the server sent as JSON numbers are
+    numbers (`-500`), never prefixed."""
     if value is None:
         return ""
     if value is True:
@@ -118,6 +126,8 @@ def _cell(value: Any) -> str:
     if value is False:
         return "false"
     if isinstance(value, str):
+        if guard and value[:1] in FORMULA_LEADS:
+            return "'" + value
         return value
     if isinstance(value, int | float):
         return str(value)
@@ -127,9 +137,12 @@ def _cell(value: Any) -> str:
 class _Columns:
     """The CSV columns of one model class and include subtree, computed from the classes."""
 
-    __slots__ = ("fields", "header", "relations")
+    __slots__ = ("fields", "guard", "header", "relations")
 
-    def __init__(self, model: type[Model], tree: IncludeTree, prefix: str = "") -> None:
+    def __init__(
+        self, model: type[Model], tree: IncludeTree, *, guard: bool, prefix: str = ""
+    ) -> None:
+        self.guard = guard
         # The model's declared fields, in declaration order.
         self.fields = tuple(f.name for f in attrs.fields(cast(Any, model)))
         # In header order: (name, columns of a to-one relation flattened here, or None for a
@@ -143,7 +156,7 @@ class _Columns:
                 self.relations.append((name, None, tree[name]))
                 self.header.append(prefix + name)
             else:
-                sub = _Columns(target, tree[name], f"{prefix}{name}.")
+                sub = _Columns(target, tree[name], guard=guard, prefix=f"{prefix}{name}.")
                 self.relations.append((name, sub, tree[name]))
                 self.header += sub.header
 
@@ -152,7 +165,7 @@ class _Columns:
         if obj is None:
             return [""] * len(self.header)
         values = {"id": obj.__dict__["id"]} if STUB in obj.__dict__ else to_dict(obj)
-        out = [_cell(values.get(name)) for name in self.fields]
+        out = [_cell(values.get(name), self.guard) for name in self.fields]
         relations = type(obj).__kantata_relations__
         for name, sub, subtree in self.relations:
             value = _linked(obj, relations[name])
@@ -170,15 +183,26 @@ class _Columns:
 class RowWriter:
     """Formats records as rows: each row one string, ready for a single `write` call."""
 
-    def __init__(self, format: ExportFormat, model: type[Model], tree: IncludeTree) -> None:
+    def __init__(
+        self,
+        format: ExportFormat,
+        model: type[Model],
+        tree: IncludeTree,
+        *,
+        csv_formula_guard: bool = True,
+    ) -> None:
         self._tree = tree
         # The records embedded in the page being written, per include subtree.
         self._memo: Memo = {}
         self._columns: _Columns | None = None
         if format == "csv":
-            self._columns = _Columns(model, tree)
+            self._columns = _Columns(model, tree, guard=csv_formula_guard)
             self._buffer = io.StringIO()
-            self._csv = csv.writer(self._buffer, lineterminator="\n")
+            # RFC 4180 line ends. Besides being what spreadsheets write, they make the writer
+            # quote every cell holding a CR or an LF: with "\n" alone, a cell with a lone CR
+            # went out bare, and readers split the row there. QUOTE_ALL would also do, at the
+            # price of quotes around every number and empty cell.
+            self._csv = csv.writer(self._buffer, lineterminator="\r\n")
 
     def header(self) -> str:
         """The text that opens the output: the CSV header line, nothing for NDJSON."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import os
 import sys
 import textwrap
@@ -102,6 +103,13 @@ def _parser(console: Console) -> _Parser:
         choices=("ndjson", "csv"),
         default=None,
         help="output format (default: csv when FILE ends in .csv, else ndjson)",
+    )
+    export.add_argument(
+        "--csv-formula-guard",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="CSV: put a ' before text cells starting with = + - @ tab or CR, so that a "
+        "spreadsheet shows them as text instead of running them as formulas (default: on)",
     )
     export.add_argument(
         "--include",
@@ -239,6 +247,9 @@ def _export(args: argparse.Namespace, console: Console) -> int:
             allow_insecure_http=args.allow_insecure_http,
             **limit,
         )
+        if args.out == "-" and isinstance(sys.stdout, io.TextIOWrapper):
+            # The rows carry their own line ends (CSV's are RFC 4180 `\r\n`): no translation.
+            sys.stdout.reconfigure(newline="")
         exporter = Exporter(
             client,
             args.resource,
@@ -250,6 +261,7 @@ def _export(args: argparse.Namespace, console: Console) -> int:
             per_page=args.per_page,
             on_progress=display.update,
             since=since,
+            csv_formula_guard=args.csv_formula_guard,
         )
     except (UsageError, ValueError) as err:
         message = str(err).replace("allow_insecure_http=True", "--allow-insecure-http")

@@ -29,7 +29,10 @@ Each row is one record with the relations asked for in `include` inside it:
   (`a.b.field` when nested) for a to-one relation, or one `rel` column holding a JSON array of
   embedded records for a to-many relation. Absent fields, `null` and relations that are
   `null` are empty cells; booleans are `true`/`false`; lists and objects are JSON. Fields the
-  model does not declare appear in NDJSON only.
+  model does not declare appear in NDJSON only. Lines end in `\r\n` (RFC 4180), and a
+  cell holding a line break is quoted. Text cells that a spreadsheet would run as a formula
+  (starting with `=`, `+`, `-`, `@`, tab or CR) get a `'` in front unless
+  `csv_formula_guard=False`; numbers the server sent as JSON numbers never do.
 
 **Bounded memory.** Pages are taken in the order they arrive and each row is written and
 dropped as soon as its page is in; the export keeps no record, only the ids already written
@@ -134,6 +137,7 @@ class Exporter:
         since: Watermark | datetime | None = None,
         overlap: timedelta = DEFAULT_OVERLAP,
         gc_every: int | None = GC_EVERY,
+        csv_formula_guard: bool = True,
     ) -> None:
         if resource not in _MODELS:
             raise ValueError(
@@ -156,6 +160,7 @@ class Exporter:
         if gc_every is not None and (not isinstance(gc_every, int) or gc_every < 1):
             raise ValueError(f"gc_every must be None or an int >= 1, got {gc_every!r}")
         self._gc_every = gc_every
+        self._csv_formula_guard = csv_formula_guard
         self._tracker: ChangeTracker | None = None
         if since is not None:
             if "updated_after" in given:
@@ -255,7 +260,9 @@ class Exporter:
             gc.freeze()
         seen = IdSet()
         stats = self._walk.stats
-        rows = RowWriter(self._format, self._cls, self._tree)
+        rows = RowWriter(
+            self._format, self._cls, self._tree, csv_formula_guard=self._csv_formula_guard
+        )
         output = Output(self._out)
         try:
             output.open()
@@ -327,6 +334,7 @@ async def export(
     since: Watermark | datetime | None = None,
     overlap: timedelta = DEFAULT_OVERLAP,
     gc_every: int | None = GC_EVERY,
+    csv_formula_guard: bool = True,
 ) -> ExportSummary:
     """Export every `resource` record the token can see to `out`, streaming.
 
@@ -352,6 +360,11 @@ async def export(
         gc_every: run a full garbage collection every this many pages (default 25), so that
             the pages written, which the cycle collector frees, do not pile up between
             Python's own collections; None leaves collection to Python.
+        csv_formula_guard: CSV only: put a `'` before text cells that start with `=`, `+`,
+            `-`, `@`, a tab or a CR, so that a spreadsheet shows them as text instead of
+            running them as formulas (OWASP "CSV injection"). On by default; numbers the
+            server sent as JSON numbers are never touched. Turn it off when the file feeds a
+            program, not a spreadsheet, and the exact text matters.
 
     Returns the `ExportSummary`. Raises `ValueError` before any request for a bad argument,
     and `ExportError` (with the summary so far) when the API, the connection or the file
@@ -370,6 +383,7 @@ async def export(
         since=since,
         overlap=overlap,
         gc_every=gc_every,
+        csv_formula_guard=csv_formula_guard,
     )
     return await exporter.run()
 

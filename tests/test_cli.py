@@ -208,6 +208,25 @@ def test_export_to_stdout_keeps_stdout_for_the_data(
     assert "to <stdout>" in captured.err
 
 
+@pytest.mark.parametrize("flag", [None, "--no-csv-formula-guard", "--csv-formula-guard"])
+def test_csv_formula_guard_flag(
+    served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str], flag: str | None
+) -> None:
+    user_id = sorted(served.visible_users(), key=int)[0]
+
+    async def plant() -> None:
+        served.fake.dataset.update("users", user_id, full_name="=1+1")
+
+    asyncio.run_coroutine_threadsafe(plant(), served.loop).result(10)
+    out = tmp_path / "users.csv"
+    extra = [flag] if flag else []
+    code = main(export_args(served, out, "--token", served.token, "--progress", "none", *extra))
+    assert code == 0, capfd.readouterr().err
+    with out.open(newline="", encoding="utf-8") as f:
+        names = {row["id"]: row["full_name"] for row in csv.DictReader(f)}
+    assert names[user_id] == ("=1+1" if flag == "--no-csv-formula-guard" else "'=1+1")
+
+
 # -- usage errors (2) --------------------------------------------------------------------
 
 

@@ -439,3 +439,47 @@ async def test_the_format_follows_the_extension_unless_given(
     assert len(read_ndjson(tmp_path / "users.txt")) == other.records
     stream = await export(client, "users", io.StringIO(), per_page=50)
     assert stream.format == "ndjson"
+
+
+FORMULAS = {
+    "full_name": '=HYPERLINK("http://evil.example","click")',
+    "headline": "+1 555 0100",
+    "city": "-2+3",
+    "email_address": "@SUM(A1:A2)",
+    "state": "\tTabbed",
+    "country": "\rCarriage",
+}
+
+
+@pytest.mark.parametrize("guard", [True, False])
+async def test_csv_cells_are_safe_in_a_spreadsheet_and_read_back_exactly(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path, guard: bool
+) -> None:
+    user_id = sorted(visible_users(fake), key=int)[0]
+    fake.dataset.update("users", user_id, website="before\rafter", **FORMULAS)
+    am_id = fake.dataset.records["users"][user_id]["account_membership_id"]
+    # JSON numbers are numbers in a spreadsheet, never formulas: never prefixed.
+    fake.dataset.update("account_memberships", am_id, bill_rate_in_cents=-500)
+    fake.dataset.update("account_memberships", am_id, billability_target=-1.5)
+    out = tmp_path / "users.csv"
+    await export(
+        client,
+        "users",
+        out,
+        include=["account_membership"],
+        filters={"optional_fields": ["city", "state", "country", "website"]},
+        csv_formula_guard=guard,
+    )
+
+    with out.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        rows = {row[0]: dict(zip(header, row, strict=True)) for row in reader}
+    assert len(rows) == len(visible_users(fake))  # the lone CR split no row
+    row = rows[user_id]
+    for name, value in FORMULAS.items():
+        assert row[name] == ("'" + value if guard else value)
+    assert row["website"] == "before\rafter"  # a CR inside a cell is quoted, not a line end
+    assert row["account_membership.bill_rate_in_cents"] == "-500"
+    assert row["account_membership.billability_target"] == "-1.5"
+    assert out.read_bytes().count(b"\r\n") == len(rows) + 1  # RFC 4180 line ends
