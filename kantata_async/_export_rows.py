@@ -134,6 +134,16 @@ def _cell(value: Any, guard: bool = False) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _write_only(model: type[Model]) -> frozenset[str]:
+    """The fields of `model` that reads never carry, from its `__kantata_write_only__`.
+
+    A model declares them where it is defined (`WorkweekMembership`: the `*_minutes`, which
+    reads carry on the included `workweek`); a model without the attribute has none.
+    """
+    names: frozenset[str] = getattr(model, "__kantata_write_only__", frozenset())
+    return names
+
+
 class _Columns:
     """The CSV columns of one model class and include subtree, computed from the classes."""
 
@@ -143,8 +153,12 @@ class _Columns:
         self, model: type[Model], tree: IncludeTree, *, guard: bool, prefix: str = ""
     ) -> None:
         self.guard = guard
-        # The model's declared fields, in declaration order.
-        self.fields = tuple(f.name for f in attrs.fields(cast(Any, model)))
+        # The model's declared fields, in declaration order, less those the API takes on
+        # writes but never sends on reads: a column for them would be empty on every row.
+        write_only = _write_only(model)
+        self.fields = tuple(
+            f.name for f in attrs.fields(cast(Any, model)) if f.name not in write_only
+        )
         # In header order: (name, columns of a to-one relation flattened here, or None for a
         # relation written as one JSON column, with the subtree embedded in it).
         self.relations: list[tuple[str, _Columns | None, IncludeTree]] = []

@@ -29,7 +29,9 @@ Each row is one record with the relations asked for in `include` inside it:
   (`a.b.field` when nested) for a to-one relation, or one `rel` column holding a JSON array of
   embedded records for a to-many relation. Absent fields, `null` and relations that are
   `null` are empty cells; booleans are `true`/`false`; lists and objects are JSON. Fields the
-  model does not declare appear in NDJSON only. Lines end in `\r\n` (RFC 4180), and a
+  model does not declare appear in NDJSON only, and so do fields a model lists in its
+  `__kantata_write_only__` (taken on writes, never sent on reads: the `*_minutes` of a
+  workweek membership, which reads carry on its `workweek`). Lines end in `\r\n` (RFC 4180), and a
   cell holding a line break is quoted. Text cells that a spreadsheet would run as a formula
   (starting with `=`, `+`, `-`, `@`, tab or CR) get a `'` in front unless
   `csv_formula_guard=False`; numbers the server sent as JSON numbers never do.

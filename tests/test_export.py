@@ -26,6 +26,8 @@ from kantata_async.export import Exporter, ExportError, ExportProgress, export
 from kantata_async.testing import FakeKantata, RecordedRequest
 
 NESTED = ["account_membership.skill_memberships", "role"]
+DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+MINUTES = [f"{day}_minutes" for day in DAYS]
 
 
 def visible_users(fake: FakeKantata) -> dict[str, dict[str, Any]]:
@@ -148,7 +150,8 @@ async def test_csv_of_no_records_is_the_header_alone(client: KantataClient, tmp_
     )
     header = out.read_text(encoding="utf-8").splitlines()
     assert len(header) == 1
-    assert header[0].startswith(",".join(declared(WorkweekMembership)) + ",user.id,")
+    readable = [name for name in declared(WorkweekMembership) if name not in MINUTES]
+    assert header[0].startswith(",".join(readable) + ",user.id,")
     assert "workweek.total_minutes" in header[0]
     assert summary.complete
     assert summary.records == 0
@@ -483,3 +486,26 @@ async def test_csv_cells_are_safe_in_a_spreadsheet_and_read_back_exactly(
     assert row["account_membership.bill_rate_in_cents"] == "-500"
     assert row["account_membership.billability_target"] == "-1.5"
     assert out.read_bytes().count(b"\r\n") == len(rows) + 1  # RFC 4180 line ends
+
+
+async def test_workweek_membership_csv_has_no_write_only_minutes_columns(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path
+) -> None:
+    # The API takes `*_minutes` on membership writes but reads them on the included workweek:
+    # membership columns for them would be empty on every row.
+    out = tmp_path / "wms.csv"
+    await export(client, "workweek_memberships", out, include=["workweek"])
+    with out.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        rows = [dict(zip(header, row, strict=True)) for row in reader]
+    assert header[: header.index("workweek.id")] == [
+        name for name in declared(WorkweekMembership) if name not in MINUTES
+    ]
+    assert all(f"workweek.{name}" in header for name in MINUTES)
+    assert rows
+    for row in rows:
+        workweek = fake.dataset.records["workweeks"][row["workweek_id"]]
+        assert [row[f"workweek.{name}"] for name in MINUTES] == [
+            str(workweek[name]) for name in MINUTES
+        ]
