@@ -135,11 +135,19 @@ def format_summary(summary: ExportSummary, stopped: str | None = None) -> str:
     else:
         how = stopped or "stopped"
         of = f" of {total:,}" if total is not None else ""
-        held = f"the {summary.records:,} rows written, each whole" if summary.records else "no rows"
-        head = (
-            f"export {how} after {summary.records:,}{of} {summary.resource} (incomplete): "
-            f"{where} holds {held}"
-        )
+        n = summary.records
+        if summary.partial is not None:
+            # The target was never touched: say so, and where the rows went instead.
+            held = (
+                f"the {n:,} rows written (each whole) are in {summary.partial}"
+                if n
+                else f"no rows were written ({summary.partial} is empty)"
+            )
+            where_now = f"{where} is left unchanged; {held}"
+        else:
+            held = f"the {n:,} rows written, each whole" if n else "no rows"
+            where_now = f"{where} holds {held}"
+        head = f"export {how} after {n:,}{of} {summary.resource} (incomplete): {where_now}"
     drift = summary.count_drift
     reported = f"server reported {total:,}" if total is not None else "no count received"
     rows = [
@@ -150,6 +158,8 @@ def format_summary(summary: ExportSummary, stopped: str | None = None) -> str:
         ("elapsed", f"{summary.elapsed:.1f} s ({summary.rate:,.0f} records/s)"),
         ("output", f"{where} ({summary.format})"),
     ]
+    if summary.partial is not None:
+        rows.append(("partial", f"{summary.partial} ({_plural(summary.records, 'row', 'rows')})"))
     if summary.watermark is not None:
         rows.append(("watermark", summary.watermark.at.isoformat()))
     body = "".join(f"  {name:<12} {value}\n" for name, value in rows)

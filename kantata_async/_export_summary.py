@@ -40,7 +40,11 @@ class ExportSummary:
     """What an export did: how many records it wrote and what it cost.
 
     `complete` is True only when the walk reached the end of the list; otherwise the output
-    holds the `records` rows written before it stopped, each one whole. `count_drift` is the
+    holds the `records` rows written before it stopped, each one whole. An export to a path
+    replaces it only when complete: an incomplete one leaves the path as it was and its rows
+    in `partial` (`<output>.partial`); `partial` is None when complete, and when the rows
+    went to a file object or to a path that is not a regular file (a FIFO, `/dev/null`),
+    which hold them themselves. `count_drift` is the
     records written minus the count the server reported (see `WalkStats.count_drift`): not
     zero when the count lies, when records changed during the walk, or when it stopped early.
     `pages` counts the pages written; `requests` every request the export cost (nested
@@ -61,6 +65,7 @@ class ExportSummary:
     elapsed: float
     complete: bool
     watermark: Watermark | None = None
+    partial: Path | None = None
 
     @property
     def rate(self) -> float:
@@ -71,14 +76,19 @@ class ExportSummary:
 class ExportError(KantataError):
     """An export stopped on an API, connection or file error.
 
-    `summary` says how far it got (`complete` is False); the original error is the
-    `__cause__`. The rows already written are whole.
+    `summary` says how far it got (`complete` is False) and where the rows written are
+    (`summary.partial`); the original error is the `__cause__`. The rows are whole.
     """
 
     def __init__(self, summary: ExportSummary, cause: BaseException) -> None:
         where = f" to {summary.output}" if summary.output is not None else ""
+        kept = (
+            f"; {summary.output} is left unchanged, the rows written are in {summary.partial}"
+            if summary.partial is not None
+            else ""
+        )
         super().__init__(
             f"export of {summary.resource}{where} stopped after {summary.records} records "
-            f"({summary.pages} pages): {cause}"
+            f"({summary.pages} pages){kept}: {cause}"
         )
         self.summary = summary

@@ -60,7 +60,6 @@ import time
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, TextIO, cast, get_args
 
 from ._errors import KantataError
@@ -177,8 +176,7 @@ class Exporter:
         )
         self._client = client
         self._resource = resource
-        self._out = out
-        self._output = Path(out) if isinstance(out, str | os.PathLike) else None
+        self._output = Output(out)  # opens nothing until run()
         self._concurrency = concurrency
         self._on_progress = on_progress
         self._cls = _MODELS[resource]
@@ -212,7 +210,7 @@ class Exporter:
         return ExportSummary(
             resource=self._resource,
             format=self._format,
-            output=self._output,
+            output=self._output.target,
             records=p.records,
             pages=p.pages,
             requests=p.requests,
@@ -223,6 +221,7 @@ class Exporter:
             elapsed=p.elapsed,
             complete=self._complete,
             watermark=self.watermark,
+            partial=self._output.partial,
         )
 
     def _elapsed(self) -> float:
@@ -265,7 +264,7 @@ class Exporter:
         rows = RowWriter(
             self._format, self._cls, self._tree, csv_formula_guard=self._csv_formula_guard
         )
-        output = Output(self._out)
+        output = self._output
         try:
             output.open()
             output.write(rows.header())
@@ -307,10 +306,12 @@ class Exporter:
                         gc.collect()
                     if self._on_progress is not None:
                         self._on_progress(self.progress())
+            watermark = self._tracker.finish() if self._tracker is not None else None
+            output.commit()  # the target is replaced only now, whole
+            self.watermark = watermark
             self._complete = True
-            if self._tracker is not None:
-                self.watermark = self._tracker.finish()
         except (KantataError, OSError) as err:
+            output.abandon()
             self._stopped = time.monotonic()
             raise ExportError(self.summary, err) from err
         finally:
@@ -318,7 +319,8 @@ class Exporter:
                 gc.unfreeze()
             if self._stopped is None:
                 self._stopped = time.monotonic()
-            output.close()
+            if not self._complete:
+                output.abandon()  # a cancellation or Ctrl-C: the rows go to `.partial` too
         return self.summary
 
 

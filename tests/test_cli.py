@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -359,13 +358,20 @@ def test_a_server_error_exits_1_and_says_how_far_it_got(
 
     fake.on_request = fail_later
     out = tmp_path / "users.ndjson"
+    out.write_text('{"id": "the previous export"}\n', encoding="utf-8")
     code = main(export_args(served, out, "--per-page", "10", "--concurrency", "1"))
     captured = capfd.readouterr()
     assert code == 1
-    lines = out.read_text(encoding="utf-8").splitlines()
+    assert out.read_text(encoding="utf-8") == '{"id": "the previous export"}\n'
+    partial = tmp_path / "users.ndjson.partial"
+    lines = partial.read_text(encoding="utf-8").splitlines()
     assert lines and len(lines) % 10 == 0
     assert all(json.loads(line)["id"] for line in lines)
-    assert f"export failed after {len(lines)} of 57 users (incomplete)" in captured.err
+    assert (
+        f"export failed after {len(lines)} of 57 users (incomplete): {out} is left unchanged; "
+        f"the {len(lines)} rows written (each whole) are in {partial}"
+    ) in captured.err
+    assert f"  partial      {partial} ({len(lines)} rows)" in captured.err
     assert "kantata-async export: error: 500 GET users: Internal Server Error" in captured.err
     assert_no_token(served.token, captured.out, captured.err)
 
@@ -400,44 +406,60 @@ def test_an_unreachable_server_exits_1(
     assert_no_token("tok-abcdef", captured.err)
 
 
-# -- Ctrl-C (130), as a real process -----------------------------------------------------
+# -- Ctrl-C (130) and SIGTERM (143), as a real process ----------------------------------------
 
 
-def test_ctrl_c_exits_130_with_whole_lines_and_a_summary(served: Served, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sig", "status", "how"),
+    [
+        (signal.SIGINT, 130, "interrupted (Ctrl-C)"),
+    ],
+)
+def test_a_signal_mid_export_ends_with_whole_lines_and_a_summary(
+    served: Served, tmp_path: Path, sig: signal.Signals, status: int, how: str
+) -> None:
     release = asyncio.Event()  # belongs to the server's loop; only touched from it
 
     async def hold_after_page_one(request: RecordedRequest) -> None:
         if request.query.get("page") not in (None, "1"):
-            await release.wait()  # the export stays mid-way until the test has sent Ctrl-C
+            await release.wait()  # the export stays mid-way until the test has signalled
 
     served.fake.on_request = hold_after_page_one
     out = tmp_path / "users.ndjson"
+    out.write_text("the previous export\n", encoding="utf-8")
     env = {**os.environ, "KANTATA_TOKEN": served.token}
-    command = [sys.executable, "-m", "kantata_async", *export_args(served, out, "--per-page", "5")]
+    args = export_args(served, out, "--per-page", "5", "--progress", "plain")
     proc = subprocess.Popen(
-        command, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "kantata_async", *args],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
-        deadline = time.monotonic() + 20
-        while not (out.exists() and out.read_text(encoding="utf-8").count("\n") >= 5):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the export never wrote its first page"
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=20)
+        assert proc.stderr is not None
+        # The progress line comes once the first page is written and flushed.
+        first = proc.stderr.readline()
+        assert "users: 5/57 records" in first, first
+        proc.send_signal(sig)
+        stdout, rest = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
         served.loop.call_soon_threadsafe(release.set)
+    stderr = first + rest
 
-    assert proc.returncode == 130, stderr
-    text = out.read_text(encoding="utf-8")
+    assert proc.returncode == status, stderr
+    assert out.read_text(encoding="utf-8") == "the previous export\n"
+    partial = tmp_path / "users.ndjson.partial"
+    text = partial.read_text(encoding="utf-8")
     assert text.endswith("\n")
     rows = [json.loads(line) for line in text.splitlines()]
     assert len(rows) == 5
-    assert "export interrupted (Ctrl-C) after 5 of 57 users (incomplete)" in stderr
+    assert f"export {how} after 5 of 57 users (incomplete): {out} is left unchanged" in stderr
     assert "records      5 written" in stderr
+    assert "Traceback" not in stderr
     assert_no_token(served.token, stdout, stderr, text)
 
 

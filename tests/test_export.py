@@ -297,7 +297,8 @@ async def test_an_error_midway_leaves_whole_lines_and_says_how_far(
 
     err = caught.value
     assert isinstance(err.__cause__, ServerError)
-    rows = read_ndjson(out)
+    assert not out.exists()  # only a complete export takes the target's name
+    rows = read_ndjson(partial_of(out))
     summary = err.summary
     assert not summary.complete
     assert summary == exporter.summary
@@ -334,7 +335,8 @@ async def test_cancelling_midway_leaves_whole_lines_and_no_task(
     # The cancellation lands at the walk's next await: pages already in hand are written.
     assert 5 * pages_before_cancel <= summary.records < len(visible_users(fake))
     assert summary.records % 5 == 0
-    with out.open(newline="", encoding="utf-8") as f:
+    assert not out.exists()
+    with partial_of(out).open(newline="", encoding="utf-8") as f:
         lines = list(csv.reader(f))
     assert len(lines) == 1 + summary.records
     assert all(len(line) == len(lines[0]) for line in lines)
@@ -509,3 +511,98 @@ async def test_workweek_membership_csv_has_no_write_only_minutes_columns(
         assert [row[f"workweek.{name}"] for name in MINUTES] == [
             str(workweek[name]) for name in MINUTES
         ]
+
+
+def partial_of(path: Path) -> Path:
+    return path.with_name(path.name + ".partial")
+
+
+def names_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("fail_on_page", [1, 3])
+async def test_a_failed_export_leaves_the_previous_file_and_keeps_its_rows_apart(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path, fail_on_page: int
+) -> None:
+    out = tmp_path / "users.ndjson"
+    first = await export(client, "users", out, per_page=10)
+    before = out.read_bytes()
+    assert first.complete and first.partial is None
+    assert names_in(tmp_path) == ["users.ndjson"]  # no temporary left
+
+    def fail(request: RecordedRequest) -> None:
+        if request.path == "users" and request.query.get("page") == str(fail_on_page - 1):
+            fake.fail_next(500, times=10, path="users")
+
+    if fail_on_page == 1:
+        fake.fail_next(500, times=10, path="users")
+    else:
+        fake.on_request = fail
+    with pytest.raises(ExportError) as caught:
+        await export(client, "users", out, per_page=10, concurrency=1)
+
+    summary = caught.value.summary
+    assert out.read_bytes() == before  # the previous export is untouched
+    assert summary.partial == partial_of(out)
+    assert summary.output == out
+    rows = read_ndjson(partial_of(out))
+    assert len(rows) == summary.records == 10 * (fail_on_page - 1)
+    assert names_in(tmp_path) == ["users.ndjson", "users.ndjson.partial"]
+    assert str(partial_of(out)) in str(caught.value)
+    assert "left unchanged" in str(caught.value)
+
+
+async def test_a_cancelled_export_leaves_the_previous_file(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path
+) -> None:
+    out = tmp_path / "users.csv"
+    out.write_bytes(b"the previous export\r\n")
+    out.chmod(0o640)
+    fake.latency = 0.01
+
+    def cancel_after_two(progress: ExportProgress) -> None:
+        if progress.pages == 2:
+            task.cancel()
+
+    exporter = Exporter(
+        client, "users", out, per_page=5, concurrency=2, on_progress=cancel_after_two
+    )
+    task = asyncio.create_task(exporter.run())
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    summary = exporter.summary
+    assert out.read_bytes() == b"the previous export\r\n"
+    assert summary.partial == partial_of(out)
+    with partial_of(out).open(newline="", encoding="utf-8") as f:
+        lines = list(csv.reader(f))
+    assert len(lines) == 1 + summary.records >= 11
+
+    # A complete export replaces the file whole, with the mode the file had.
+    done = await export(client, "users", out, per_page=50)
+    assert done.complete and done.partial is None
+    assert (out.stat().st_mode & 0o777) == 0o640
+    with out.open(newline="", encoding="utf-8") as f:
+        assert len(list(csv.reader(f))) == 1 + done.records
+
+
+async def test_a_fifo_is_written_in_place_not_replaced(
+    client: KantataClient, tmp_path: Path
+) -> None:
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "rows.ndjson"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    try:
+        summary = await export(client, "users", fifo, per_page=50)
+    finally:
+        reader.join(10)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert len(received[0].decode().splitlines()) == summary.records > 0
+    assert summary.partial is None
+    assert names_in(tmp_path) == ["rows.ndjson"]
