@@ -7,16 +7,19 @@
 
 Progress goes to stderr: a redrawn bar on a terminal, a plain line at most every two seconds
 otherwise; a summary follows at the end. Exit status: 0 when the export is complete, 1 on an
-API, connection or file error, 2 on a usage error, 130 on Ctrl-C. Whatever the exit, the
-output file holds whole rows only. The token is never printed.
+API, connection or file error, 2 on a usage error, 130 on Ctrl-C, 143 on SIGTERM (both after
+the summary). The output file is replaced only by a complete export; an incomplete one leaves
+it as it was and its rows, whole, in `FILE.partial`. The token is never printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import os
+import signal
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -39,7 +42,7 @@ from .export import Exporter, ExportError, ExportSummary
 
 __all__ = ["FILTERS", "ProgressDisplay", "UsageError", "format_summary", "main", "parse_filters"]
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 TOKEN_ENV = "KANTATA_TOKEN"
 BASE_URL_ENV = "KANTATA_BASE_URL"
 
@@ -80,9 +83,10 @@ def _parser(console: Console) -> _Parser:
         description=textwrap.fill(
             "Stream every record of GET /users or GET /workweek_memberships, with the "
             "includes asked for embedded (NDJSON) or flattened into columns (CSV), writing "
-            "each page as it arrives. An interrupted or failed export leaves whole rows only. "
-            "Exit status: 0 complete, 1 API, connection or file error, 2 usage error, "
-            "130 interrupted.",
+            "each page as it arrives. FILE is replaced only when the export is complete; an "
+            "interrupted or failed export leaves it unchanged and its rows, whole, in "
+            "FILE.partial. Exit status: 0 complete, 1 API, connection or file error, 2 usage "
+            "error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).",
             width=88,
         ),
         epilog=filters_epilog(),
@@ -268,16 +272,37 @@ def _export(args: argparse.Namespace, console: Console) -> int:
         console.error(message, "export")
         return EXIT_USAGE
 
+    terminated = False
+
     async def run() -> ExportSummary:
+        # SIGTERM (docker stop, systemd, Kubernetes) ends the export as Ctrl-C does: the task
+        # is cancelled, so the rows in hand are written whole and the summary printed. Left to
+        # its default, the signal killed the process mid-row and without a word.
+        task = asyncio.current_task()
+        assert task is not None
+
+        def terminate() -> None:
+            nonlocal terminated
+            terminated = True
+            task.cancel()
+
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows; not main thread
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
         async with client:
             return await exporter.run()
 
     try:
-        summary = asyncio.run(run())
+        summary = asyncio.run(run())  # closing its loop removes the SIGTERM handler
     except KeyboardInterrupt:
         display.finish()
         console.write(format_summary(exporter.summary, "interrupted (Ctrl-C)"))
         return EXIT_INTERRUPTED
+    except asyncio.CancelledError:
+        if not terminated:
+            raise
+        display.finish()
+        console.write(format_summary(exporter.summary, "terminated (SIGTERM)"))
+        return EXIT_TERMINATED
     except ExportError as err:
         display.finish()
         console.write(format_summary(err.summary, "failed"))

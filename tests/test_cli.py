@@ -413,6 +413,7 @@ def test_an_unreachable_server_exits_1(
     ("sig", "status", "how"),
     [
         (signal.SIGINT, 130, "interrupted (Ctrl-C)"),
+        (signal.SIGTERM, 143, "terminated (SIGTERM)"),
     ],
 )
 def test_a_signal_mid_export_ends_with_whole_lines_and_a_summary(
