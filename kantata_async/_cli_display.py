@@ -49,6 +49,11 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n:,} {one if n == 1 else many}"
 
 
+def _listed(p: ExportProgress) -> int:
+    """The records of the list done with: written, or skipped as delivered before."""
+    return p.records + p.skipped
+
+
 class ProgressDisplay:
     """Renders `ExportProgress` on a stream: a redrawn bar, plain lines, or nothing.
 
@@ -90,19 +95,23 @@ class ProgressDisplay:
     def line(self, p: ExportProgress) -> str:
         """The text of a progress report, without the bar."""
         total = p.reported_count
-        pct = f" ({min(p.records / total, 1.0):.0%})" if total else ""
+        done = _listed(p)
+        notes = [f"{min(done / total, 1.0):.0%}"] if total else []
+        if p.skipped:
+            notes.append(f"{p.skipped:,} unchanged, skipped")
+        pct = f" ({'; '.join(notes)})" if notes else ""
         return (
-            f"{p.records:,}/{_count(total)} records{pct}, {_plural(p.pages, 'page', 'pages')}, "
+            f"{done:,}/{_count(total)} records{pct}, {_plural(p.pages, 'page', 'pages')}, "
             f"{p.rate:,.0f}/s, {_plural(p.retries, 'retry', 'retries')}, {p.elapsed:.1f} s"
         )
 
     def _draw(self, p: ExportProgress) -> None:
         total = p.reported_count
-        fraction = min(p.records / total, 1.0) if total else (1.0 if total == 0 else 0.0)
+        fraction = min(_listed(p) / total, 1.0) if total else (1.0 if total == 0 else 0.0)
         pages = _plural(p.pages, "page", "pages")
         retries = _plural(p.retries, "retry", "retries")
         text = (
-            f"{fraction:4.0%}  {p.records:,}/{_count(total)} records  {pages}  "
+            f"{fraction:4.0%}  {_listed(p):,}/{_count(total)} records  {pages}  "
             f"{p.rate:,.0f}/s  {retries}"
         )
         columns = max(self._columns(), 20)
@@ -150,8 +159,12 @@ def format_summary(summary: ExportSummary, stopped: str | None = None) -> str:
         head = f"export {how} after {n:,}{of} {summary.resource} (incomplete): {where_now}"
     drift = summary.count_drift
     reported = f"server reported {total:,}" if total is not None else "no count received"
+    unchanged = (
+        f"{summary.skipped:,} unchanged since the watermark (skipped), " if summary.skipped else ""
+    )
+    records = f"{summary.records:,} written, {unchanged}{summary.duplicates:,} duplicates skipped"
     rows = [
-        ("records", f"{summary.records:,} written, {summary.duplicates:,} duplicates skipped"),
+        ("records", records),
         ("pages", f"{summary.pages:,}"),
         ("requests", f"{summary.requests:,} ({summary.retries:,} retries)"),
         ("count drift", f"{drift:+,} ({reported})" if drift else f"0 ({reported})"),

@@ -15,8 +15,10 @@ __all__ = ["ExportError", "ExportProgress", "ExportSummary"]
 class ExportProgress:
     """A snapshot of an export in progress, passed to `on_progress` after each page.
 
-    `records` and `pages` are what has been written so far. `requests` and `retries` count
-    what this export's client sent since the export began (nested include requests
+    `records` and `pages` are what has been written so far. `skipped` counts the records an
+    incremental export (`since=`) left out because the previous run delivered that version,
+    `duplicates` those seen twice (records shifting between pages). `requests` and `retries`
+    count what this export's client sent since the export began (nested include requests
     included). `reported_count` is the total the server announced on the first page (None
     before it arrives); it may be wrong.
     """
@@ -28,6 +30,7 @@ class ExportProgress:
     duplicates: int
     elapsed: float
     reported_count: int | None
+    skipped: int = 0
 
     @property
     def rate(self) -> float:
@@ -44,9 +47,11 @@ class ExportSummary:
     replaces it only when complete: an incomplete one leaves the path as it was and its rows
     in `partial` (`<output>.partial`); `partial` is None when complete, and when the rows
     went to a file object or to a path that is not a regular file (a FIFO, `/dev/null`),
-    which hold them themselves. `count_drift` is the
-    records written minus the count the server reported (see `WalkStats.count_drift`): not
-    zero when the count lies, when records changed during the walk, or when it stopped early.
+    which hold them themselves. `skipped` counts the records an incremental export
+    (`since=`) left out as delivered by the previous run: a re-run over an unchanged overlap
+    window writes nothing and skips them, which is not an error. `count_drift` is the records
+    written and skipped less the count the server reported: not zero when the count lies,
+    when records changed during the walk, or when it stopped early.
     `pages` counts the pages written; `requests` every request the export cost (nested
     include requests and retries included). `output` is the path written, None when `out`
     was a file object.
@@ -66,6 +71,7 @@ class ExportSummary:
     complete: bool
     watermark: Watermark | None = None
     partial: Path | None = None
+    skipped: int = 0
 
     @property
     def rate(self) -> float:

@@ -182,6 +182,11 @@ class Exporter:
         self._cls = _MODELS[resource]
         self._requests_at_start = 0
         self._retries_at_start = 0
+        # The export's own counts, apart from the walk's `stats`: records written, records
+        # skipped as delivered by the previous run (`since=`), records seen twice.
+        self._written = 0
+        self._skipped = 0
+        self._duplicates = 0
         self._pages = 0
         self._started: float | None = None
         self._stopped: float | None = None
@@ -192,15 +197,15 @@ class Exporter:
     def progress(self) -> ExportProgress:
         """How far the export has got, now."""
         requests, retries = self._transport_counts()
-        stats = self._walk.stats
         return ExportProgress(
-            records=stats.records,
+            records=self._written,
             pages=self._pages,
             requests=requests,
             retries=retries,
-            duplicates=stats.duplicates,
+            duplicates=self._duplicates,
             elapsed=self._elapsed(),
-            reported_count=stats.reported_count,
+            reported_count=self._walk.stats.reported_count,
+            skipped=self._skipped,
         )
 
     @property
@@ -217,11 +222,13 @@ class Exporter:
             retries=p.retries,
             duplicates=p.duplicates,
             reported_count=p.reported_count,
-            count_drift=p.records - (p.reported_count or 0),
+            # What the server listed is what was written or skipped (delivered before).
+            count_drift=p.records + p.skipped - (p.reported_count or 0),
             elapsed=p.elapsed,
             complete=self._complete,
             watermark=self.watermark,
             partial=self._output.partial,
+            skipped=p.skipped,
         )
 
     def _elapsed(self) -> float:
@@ -260,7 +267,6 @@ class Exporter:
         if frozen:
             gc.freeze()
         seen = IdSet()
-        stats = self._walk.stats
         rows = RowWriter(
             self._format, self._cls, self._tree, csv_formula_guard=self._csv_formula_guard
         )
@@ -283,17 +289,18 @@ class Exporter:
                 async for page in pages:
                     for record in page.items:
                         if not seen.add(record.__dict__["id"]):
-                            stats.duplicates += 1
+                            self._duplicates += 1
                             continue
                         if self._tracker is not None and not self._tracker.accept(record):
-                            continue  # this version went out with the previous run
+                            self._skipped += 1  # this version went out with the previous run
+                            continue
                         output.write(rows.row(record))
-                        # Counted as `async for` over the walk would count them.
-                        stats.records += 1
+                        self._written += 1
                     self._pages += 1
                     rows.end_page()
                     output.flush()
-                    remaining = (stats.reported_count or 0) - stats.records
+                    done = self._written + self._skipped
+                    remaining = (self._walk.stats.reported_count or 0) - done
                     if (
                         self._gc_every is not None
                         and self._pages % self._gc_every == 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -520,6 +521,15 @@ def test_plain_lines_come_at_most_every_interval() -> None:
     assert lines[0] == ("kantata-async: users: 30/300 records (10%), 1 page, 15/s, 1 retry, 2.0 s")
 
 
+def test_records_skipped_as_delivered_before_count_as_done() -> None:
+    skipping = dataclasses.replace(progress(0, 1), skipped=30)
+    plain = ProgressDisplay(io.StringIO(), "plain", "users")
+    assert plain.line(skipping).startswith("30/300 records (10%; 30 unchanged, skipped), 1 page")
+    stream = io.StringIO()
+    ProgressDisplay(stream, "bar", "users", columns=lambda: 100).update(skipping)
+    assert "[###...........................]  10%  30/300 records" in stream.getvalue()
+
+
 def test_the_summary_says_what_happened() -> None:
     summary = ExportSummary(
         resource="users",
@@ -584,6 +594,13 @@ def test_since_and_watermark_out_export_only_what_changed(
     second = tmp_path / "second.ndjson"
     assert main(_wm_args(served, second, "--since", str(state), "--watermark-out", str(state))) == 0
     assert second.read_text() == ""
+    # The overlap window came again, delivered before: skipped, which is neither drift nor
+    # a warning.
+    err = capfd.readouterr().err
+    assert "records      0 written, " in err
+    assert " unchanged since the watermark (skipped)" in err
+    assert "count drift  0 (" in err
+    assert "warning" not in err
 
     # One membership changes: exactly that one comes.
     changed = next(iter(every))
