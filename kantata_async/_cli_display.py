@@ -135,7 +135,8 @@ class ProgressDisplay:
 def format_summary(summary: ExportSummary, stopped: str | None = None) -> str:
     """The end-of-export report: what was written where, and what it cost.
 
-    `stopped` says why an incomplete export ended ("interrupted", "failed").
+    `stopped` says why an incomplete export ended ("interrupted", "failed"). The summary's
+    warnings follow, one `kantata-async: warning: ...` line each.
     """
     where = str(summary.output) if summary.output is not None else "<stdout>"
     total = summary.reported_count
@@ -176,4 +177,6 @@ def format_summary(summary: ExportSummary, stopped: str | None = None) -> str:
     if summary.watermark is not None:
         rows.append(("watermark", summary.watermark.at.isoformat()))
     body = "".join(f"  {name:<12} {value}\n" for name, value in rows)
-    return f"{PROG}: {head}\n{body}"
+    # Last, where a reader (or `tail -1` in a cron mail) sees them.
+    warnings = "".join(f"{PROG}: warning: {text}\n" for text in summary.warnings)
+    return f"{PROG}: {head}\n{body}{warnings}"

@@ -51,7 +51,11 @@ class ExportSummary:
     (`since=`) left out as delivered by the previous run: a re-run over an unchanged overlap
     window writes nothing and skips them, which is not an error. `count_drift` is the records
     written and skipped less the count the server reported: not zero when the count lies,
-    when records changed during the walk, or when it stopped early.
+    when records changed during the walk, or when it stopped early. `warnings` holds a
+    sentence for each thing a complete export wants you to know: fewer records arrived than
+    the server reported (some may have been missed: offset paging skips a record when an
+    earlier one is deleted during the walk), a future-dated record that the next watermark
+    did not follow, rows that may not have reached the partial file.
     `pages` counts the pages written; `requests` every request the export cost (nested
     include requests and retries included). `output` is the path written, None when `out`
     was a file object.
@@ -72,11 +76,22 @@ class ExportSummary:
     watermark: Watermark | None = None
     partial: Path | None = None
     skipped: int = 0
+    warnings: tuple[str, ...] = ()
 
     @property
     def rate(self) -> float:
         """Records written per second."""
         return self.records / self.elapsed if self.elapsed > 0 else 0.0
+
+
+def fewer_records_warning(resource: str, reported: int, arrived: int) -> str:
+    """The warning for a complete walk that brought fewer records than the server reported."""
+    return (
+        f"the server reported {reported:,} {resource} but {arrived:,} arrived "
+        f"({reported - arrived:,} fewer): records may have been missed, since offset paging "
+        "skips a record when an earlier one is deleted while the walk runs (or the count was "
+        "wrong); export again to pick up any that were missed"
+    )
 
 
 class ExportError(KantataError):

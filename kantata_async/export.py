@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TextIO, cast, get_args
 from ._errors import KantataError
 from ._export_output import Output
 from ._export_rows import ExportFormat, RowWriter, export_format
-from ._export_summary import ExportError, ExportProgress, ExportSummary
+from ._export_summary import ExportError, ExportProgress, ExportSummary, fewer_records_warning
 from ._ids import IdSet
 from ._query import MAX_PER_PAGE
 from .models import Model, User, WorkweekMembership
@@ -212,6 +212,17 @@ class Exporter:
     def summary(self) -> ExportSummary:
         """The summary so far (final once `run` has returned or raised)."""
         p = self.progress()
+        # What the server listed is what was written or skipped (delivered before).
+        drift = p.records + p.skipped - (p.reported_count or 0)
+        warnings = []
+        if self._complete and drift < 0 and p.reported_count is not None:
+            warnings.append(
+                fewer_records_warning(self._resource, p.reported_count, p.reported_count + drift)
+            )
+        if self._tracker is not None and self._tracker.outlier is not None:
+            warnings.append(self._tracker.outlier)
+        if self._output.problem is not None:
+            warnings.append(self._output.problem)
         return ExportSummary(
             resource=self._resource,
             format=self._format,
@@ -222,13 +233,13 @@ class Exporter:
             retries=p.retries,
             duplicates=p.duplicates,
             reported_count=p.reported_count,
-            # What the server listed is what was written or skipped (delivered before).
-            count_drift=p.records + p.skipped - (p.reported_count or 0),
+            count_drift=drift,
             elapsed=p.elapsed,
             complete=self._complete,
             watermark=self.watermark,
             partial=self._output.partial,
             skipped=p.skipped,
+            warnings=tuple(warnings),
         )
 
     def _elapsed(self) -> float:

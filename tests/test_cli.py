@@ -227,6 +227,21 @@ def test_csv_formula_guard_flag(
     assert names[user_id] == ("=1+1" if flag == "--no-csv-formula-guard" else "'=1+1")
 
 
+def test_fewer_records_than_reported_ends_with_a_warning_and_exit_0(
+    served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    served.fake.count_offset = 5  # the server promises 62 and lists 57
+    out = tmp_path / "users.ndjson"
+    code = main(export_args(served, out, "--token", served.token, "--progress", "none"))
+    err = capfd.readouterr().err
+    assert code == 0, err
+    assert "count drift  -5 (server reported 62)" in err
+    assert err.splitlines()[-1].startswith(
+        "kantata-async: warning: the server reported 62 users but 57 arrived (5 fewer): "
+        "records may have been missed"
+    )
+
+
 # -- usage errors (2) --------------------------------------------------------------------
 
 

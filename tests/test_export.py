@@ -630,3 +630,28 @@ async def test_a_rerun_that_skips_what_went_out_before_is_not_drift(
     assert again.skipped == again.reported_count > 0
     assert again.count_drift == 0
     assert seen[-1].skipped == again.skipped
+
+
+async def test_fewer_records_than_reported_is_a_warning_in_the_summary(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path
+) -> None:
+    # A user of page 1 is deleted once page 1 is served: offset paging shifts every later
+    # user one place up, and the first user of page 2 is never served.
+    def delete_once(request: RecordedRequest) -> None:
+        if request.path == "users" and request.query.get("page") == "2":
+            fake.on_request = None
+            first_page = sorted(visible_users(fake).values(), key=lambda u: u["full_name"])[:10]
+            fake.dataset.delete("users", first_page[3]["id"])
+
+    fake.on_request = delete_once
+    out = tmp_path / "users.ndjson"
+    summary = await export(client, "users", out, per_page=10, concurrency=1)
+    assert summary.complete
+    assert summary.count_drift == -1
+    [warning] = summary.warnings
+    assert "the server reported 57 users but 56 arrived (1 fewer)" in warning
+    assert "may have been missed" in warning
+
+    # More than reported (a record added meanwhile, or a count too low) misses nothing.
+    fake.count_offset = -5
+    assert (await export(client, "users", out, per_page=10)).warnings == ()
