@@ -13,13 +13,14 @@ a terminal), which an `os.replace` would swap for a plain file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import stat
 from pathlib import Path
 from typing import TextIO
 
-__all__ = ["PARTIAL_SUFFIX", "Output"]
+__all__ = ["PARTIAL_SUFFIX", "Output", "output_problem"]
 
 PARTIAL_SUFFIX = ".partial"
 """Appended to the target's name for the rows of an export that did not finish."""
@@ -55,6 +56,10 @@ class Output:
         if mode is not None and not stat.S_ISREG(mode):
             self._file = _text(os.open(real, os.O_WRONLY | os.O_TRUNC))
             return
+        if mode is not None and not os.access(real, os.W_OK):
+            # Replacing needs only the directory's permission; a file its owner made
+            # read-only is refused as `open(target, "w")` would refuse it.
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self.target))
         fd, temp = _create_beside(self.target, real)
         self._real, self._temp = real, temp
         if mode is not None:
@@ -112,6 +117,28 @@ class Output:
         except OSError:
             partial = temp  # the rows stay where they were written
         self.partial = partial
+
+
+def output_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why an export could not write to `path`, or None when it looks writable.
+
+    For a check before any request (the command line's `--out`); the export itself finds
+    the same problems when it opens the file, after the request for page 1 is out.
+    """
+    target = Path(path)
+    real = Path(os.path.realpath(target))
+    if real.is_dir():
+        return f"{target} is a directory"
+    parent = real.parent
+    if not parent.exists():
+        return f"the directory {target.parent} does not exist"
+    if not parent.is_dir():
+        return f"{target.parent} is not a directory"
+    if real.is_file() and not os.access(real, os.W_OK):
+        return f"{target} is read-only"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot create files in {target.parent} (permission denied)"
+    return None
 
 
 def _text(fd: int) -> TextIO:

@@ -37,6 +37,7 @@ from ._cli_args import (
 from ._cli_display import PROG, Console, ProgressDisplay, ProgressMode, format_summary
 from ._client import DEFAULT_BASE_URL, KantataClient
 from ._errors import KantataError
+from ._export_output import output_problem
 from ._query import MAX_PER_PAGE
 from .export import Exporter, ExportError, ExportSummary
 
@@ -237,6 +238,9 @@ def _export(args: argparse.Namespace, console: Console) -> int:
         mode = args.progress
     display = ProgressDisplay(console.stream, mode, args.resource)
     try:
+        if args.out != "-" and (problem := output_problem(args.out)) is not None:
+            # Before any request, and without a summary: nothing was exported.
+            raise UsageError(f"--out {args.out}: {problem}")
         since = parse_since(args.since) if args.since is not None else None
         if args.watermark_out and since is None:
             raise UsageError("--watermark-out needs --since (use --since 1970-01-01T00:00:00Z)")

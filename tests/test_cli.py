@@ -329,6 +329,28 @@ def test_a_token_argparse_would_echo_is_blanked(
     assert_no_token(secret, captured.out, captured.err)
 
 
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("missing/users.ndjson", "the directory {parent} does not exist"),
+        ("a-file/users.ndjson", "{parent} is not a directory"),
+        ("a-dir", "{out} is a directory"),
+    ],
+)
+def test_an_output_that_cannot_be_written_exits_2_before_any_request(
+    served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str], where: str, message: str
+) -> None:
+    (tmp_path / "a-file").write_text("not a directory\n", encoding="utf-8")
+    (tmp_path / "a-dir").mkdir()
+    out = tmp_path / where
+    code = main(export_args(served, out, "--token", served.token))
+    err = capfd.readouterr().err
+    assert code == 2
+    expected = message.format(parent=out.parent, out=out)
+    assert err == f"kantata-async export: error: --out {out}: {expected}\n"
+    assert served.fake.requests == []
+
+
 def test_no_token_exits_2(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     code = main(["export", "users", "--out", str(tmp_path / "x.ndjson")])
     assert code == 2
