@@ -8,7 +8,8 @@
 Progress goes to stderr: a redrawn bar on a terminal, a plain line at most every two seconds
 otherwise; a summary follows at the end. Exit status: 0 when the export is complete, 1 on an
 API, connection or file error, 2 on a usage error, 130 on Ctrl-C, 143 on SIGTERM (both after
-the summary). The output file is replaced only by a complete export; an incomplete one leaves
+the summary), 141 when the reader of `--out -` goes away (`| head`; quietly, as Unix tools
+do). The output file is replaced only by a complete export; an incomplete one leaves
 it as it was and its rows, whole, in `FILE.partial`. The token is never printed.
 """
 
@@ -44,6 +45,7 @@ from .export import Exporter, ExportError, ExportSummary
 __all__ = ["FILTERS", "ProgressDisplay", "UsageError", "format_summary", "main", "parse_filters"]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 TOKEN_ENV = "KANTATA_TOKEN"
 BASE_URL_ENV = "KANTATA_BASE_URL"
 
@@ -87,7 +89,8 @@ def _parser(console: Console) -> _Parser:
             "each page as it arrives. FILE is replaced only when the export is complete; an "
             "interrupted or failed export leaves it unchanged and its rows, whole, in "
             "FILE.partial. Exit status: 0 complete, 1 API, connection or file error, 2 usage "
-            "error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).",
+            "error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 141 the reader of "
+            "stdout went away.",
             width=88,
         ),
         epilog=filters_epilog(),
@@ -219,6 +222,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.write(f"\n{PROG}: interrupted\n")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `--help | head -1`, say
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """The reader of stdout went away (`... --out - | head -1`): end quietly, like Unix tools.
+
+    No summary and no error: the reader asked for no more, which is not a failure of the
+    export. The status is 141 (128 + SIGPIPE), what a shell reports for a command killed by
+    SIGPIPE, so that `set -o pipefail` scripts still see that the export did not finish.
+    """
+    # Python flushes stdout once more on the way out; with the pipe closed that flush fails
+    # and prints "Exception ignored ... BrokenPipeError". Pointing stdout at /dev/null lets
+    # that last flush succeed silently.
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 def _export(args: argparse.Namespace, console: Console) -> int:
@@ -308,6 +330,8 @@ def _export(args: argparse.Namespace, console: Console) -> int:
         console.write(format_summary(exporter.summary, "terminated (SIGTERM)"))
         return EXIT_TERMINATED
     except ExportError as err:
+        if isinstance(err.__cause__, BrokenPipeError):
+            return _reader_gone()
         display.finish()
         console.write(format_summary(err.summary, "failed"))
         console.error(str(err.__cause__ or err), "export")

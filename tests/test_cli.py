@@ -502,6 +502,56 @@ def test_a_signal_mid_export_ends_with_whole_lines_and_a_summary(
     assert_no_token(served.token, stdout, stderr, text)
 
 
+@pytest.mark.parametrize("buffered", [True, False])
+def test_a_reader_that_goes_away_ends_the_export_quietly(served: Served, buffered: bool) -> None:
+    """`kantata-async export users --out - | head -1`: no summary, no traceback, exit 141.
+
+    Buffered, stdout still holds rows when the export stops, which Python flushes (and
+    fails to) on its way out; unbuffered, the pipe breaks on the row after the first."""
+    release = asyncio.Event()  # belongs to the server's loop; only touched from it
+
+    async def hold_after_page_one(request: RecordedRequest) -> None:
+        if request.query.get("page") not in (None, "1"):
+            await release.wait()
+
+    served.fake.on_request = hold_after_page_one
+    env = {**os.environ, "KANTATA_TOKEN": served.token}
+    env.pop("PYTHONUNBUFFERED", None)
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    args = ["export", "users", "--base-url", served.url, "--out", "-", "--per-page", "5"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kantata_async", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()
+        proc.stdout.close()  # what `head -1` does once it has its line
+        served.loop.call_soon_threadsafe(release.set)  # the next pages meet a closed pipe
+        stderr = proc.stderr.read()
+        proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        served.loop.call_soon_threadsafe(release.set)
+
+    assert json.loads(first)["id"]
+    assert proc.returncode == 141, stderr
+    assert "Traceback" not in stderr
+    assert "Exception ignored" not in stderr
+    assert "Broken pipe" not in stderr
+    assert "export failed" not in stderr and "error" not in stderr
+    assert_no_token(served.token, stderr)
+
+
 # -- rendering ---------------------------------------------------------------------------
 
 
