@@ -15,7 +15,6 @@ from typing import Any, Final, Literal, TextIO, cast, get_args
 import attrs
 
 from ._convert import to_dict
-from ._errors import DanglingReferenceError, RelationNotLoadedError
 from ._json import dumps
 from .models import Model
 from .models._base import _REGISTRY, STUB, _Relation
@@ -55,19 +54,20 @@ Linked = Model | list[Model] | None | _NotLoaded
 
 
 def _linked(obj: Model, rel: _Relation) -> Linked:
-    """What `rel` of `obj` points at; placeholders stand in for records never carried."""
-    try:
-        value: Model | list[Model] | None = getattr(obj, rel.name)
-    except RelationNotLoadedError:
+    """What `rel` of `obj` points at; placeholders stand in for records never carried.
+
+    Read from the relation's links, not through `getattr(obj, name)`: a field the server
+    sends under a relation's name (`"role": "Designer"`) sits in the record's `__dict__`,
+    where it hides the relation from attribute reads. A placeholder is a record whose id
+    arrived without it (hidden from the token, or not included); it is written as its id,
+    so the row still says which record it was.
+    """
+    targets = rel.targets(obj)
+    if targets is None:
         return _NOT_LOADED
-    except DanglingReferenceError:
-        # The id arrived but the record did not (hidden from the token, or not included):
-        # read the links themselves, so the row still says which record it was.
-        targets = rel.targets(obj) or []
-        if rel.many:
-            return targets
-        return targets[0] if targets else None
-    return value
+    if rel.many:
+        return targets
+    return targets[0] if targets else None
 
 
 # (id(record), id(include subtree)) -> the record embedded with that subtree.

@@ -94,8 +94,16 @@ def fewer_records_warning(resource: str, reported: int, arrived: int) -> str:
     )
 
 
+def describe(error: BaseException) -> str:
+    """`error` for a message: as it is for the SDK's and the system's own errors, which
+    read well, with its type in front for anything else (`IndexError: ...`)."""
+    if isinstance(error, KantataError | OSError):
+        return str(error)
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
 class ExportError(KantataError):
-    """An export stopped on an API, connection or file error.
+    """An export stopped: on an API, connection or file error, or on anything unexpected.
 
     `summary` says how far it got (`complete` is False) and where the rows written are
     (`summary.partial`); the original error is the `__cause__`. The rows are whole.
@@ -110,6 +118,6 @@ class ExportError(KantataError):
         )
         super().__init__(
             f"export of {summary.resource}{where} stopped after {summary.records} records "
-            f"({summary.pages} pages){kept}: {cause}"
+            f"({summary.pages} pages){kept}: {describe(cause)}"
         )
         self.summary = summary

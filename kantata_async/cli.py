@@ -39,6 +39,7 @@ from ._cli_display import PROG, Console, ProgressDisplay, ProgressMode, format_s
 from ._client import DEFAULT_BASE_URL, KantataClient
 from ._errors import KantataError
 from ._export_output import output_problem
+from ._export_summary import describe
 from ._query import MAX_PER_PAGE
 from .export import Exporter, ExportError, ExportSummary
 
@@ -334,7 +335,7 @@ def _export(args: argparse.Namespace, console: Console) -> int:
             return _reader_gone()
         display.finish()
         console.write(format_summary(err.summary, "failed"))
-        console.error(str(err.__cause__ or err), "export")
+        console.error(describe(err.__cause__ or err), "export")
         return EXIT_ERROR
     except (KantataError, OSError) as err:
         display.finish()

@@ -62,7 +62,6 @@ from contextlib import aclosing
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal, TextIO, cast, get_args
 
-from ._errors import KantataError
 from ._export_output import Output
 from ._export_rows import ExportFormat, RowWriter, export_format
 from ._export_summary import ExportError, ExportProgress, ExportSummary, fewer_records_warning
@@ -262,8 +261,10 @@ class Exporter:
     async def run(self) -> ExportSummary:
         """Walk every page and write every record once; return the summary.
 
-        Raises `ExportError` (with the summary) on an API, connection or file error. A
-        cancellation propagates as is; read `summary` afterwards. Runs once.
+        Raises `ExportError` (with the summary; the original error is its `__cause__`) on an
+        API, connection or file error, and on anything else that stops it, such as a record
+        it cannot write. A cancellation or `KeyboardInterrupt` propagates as is; read
+        `summary` afterwards. Runs once.
         """
         if self._started is not None:
             raise RuntimeError("this Exporter has already run")
@@ -328,7 +329,11 @@ class Exporter:
             output.commit()  # the target is replaced only now, whole
             self.watermark = watermark
             self._complete = True
-        except (KantataError, OSError) as err:
+        except Exception as err:
+            # Whatever it was (an API or file error, or something the server sent that the
+            # SDK could not turn into a row), the caller gets a typed error with the summary
+            # and the rows kept. CancelledError and KeyboardInterrupt are not `Exception`s:
+            # they go on as they are, through `finally`.
             output.abandon()
             self._stopped = time.monotonic()
             raise ExportError(self.summary, err) from err

@@ -414,6 +414,29 @@ def test_a_server_error_exits_1_and_says_how_far_it_got(
     assert_no_token(served.token, captured.out, captured.err)
 
 
+def test_a_record_the_sdk_cannot_write_exits_1_with_a_summary(
+    served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    user_id = sorted(served.visible_users(), key=int)[0]
+
+    async def plant() -> None:
+        served.fake.dataset.update("users", user_id, **{"": "a field without a name"})
+
+    asyncio.run_coroutine_threadsafe(plant(), served.loop).result(10)
+    out = tmp_path / "users.ndjson"
+    code = main(export_args(served, out, "--token", served.token, "--progress", "none"))
+    err = capfd.readouterr().err
+    assert "Traceback" not in err
+    if code == 0:  # the SDK learnt to write it: then it must be there, whole
+        assert user_id in {json.loads(line)["id"] for line in out.read_text().splitlines()}
+        return
+    assert code == 1
+    assert "kantata-async: export failed after " in err
+    assert "records      " in err
+    last = err.splitlines()[-1]
+    assert last.startswith("kantata-async export: error: IndexError: "), last
+
+
 def test_a_rejected_token_exits_1_without_echoing_it(
     served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:

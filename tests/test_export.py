@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import gc
 import io
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
+from aiohttp import web
 
 from kantata_async import (
     AccountMembership,
     KantataClient,
+    KantataError,
     RetryPolicy,
     Role,
     ServerError,
@@ -655,3 +659,93 @@ async def test_fewer_records_than_reported_is_a_warning_in_the_summary(
     # More than reported (a record added meanwhile, or a count too low) misses nothing.
     fake.count_offset = -5
     assert (await export(client, "users", out, per_page=10)).warnings == ()
+
+
+# -- what a server may send -----------------------------------------------------------------
+
+
+def nested(depth: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@contextlib.asynccontextmanager
+async def serving_users(records: dict[str, dict[str, Any]], **sideloads: Any) -> AsyncIterator[str]:
+    """A tiny Kantata: `GET /users` answers one page holding `records`; yields the base URL."""
+    body = {
+        "count": len(records),
+        "meta": {"count": len(records), "page_count": 1, "page_number": 1, "page_size": 200},
+        "results": [{"key": "users", "id": i} for i in records],
+        "users": records,
+        **sideloads,
+    }
+    text = json.dumps(body)
+
+    async def users(request: web.Request) -> web.Response:
+        page = request.query.get("page", "1")
+        if page != "1":  # the walk may ask for more pages than the count needs
+            empty = {
+                **body,
+                "results": [],
+                "users": {},
+                "meta": {**body["meta"], "page_number": int(page)},
+            }
+            return web.json_response(empty)
+        return web.Response(text=text, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/api/v1/users", users)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        yield f"http://127.0.0.1:{port}/api/v1/"
+    finally:
+        await runner.cleanup()
+
+
+ODD_RECORDS = {
+    "an empty field name": {"": "x"},
+    "deep nesting": {"bio": nested(600)},
+    "a field that is not a declared relation's value": {"role": "Designer"},
+}
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv"])
+@pytest.mark.parametrize("odd", sorted(ODD_RECORDS))
+async def test_nothing_a_server_sends_crashes_the_export_without_a_summary(
+    tmp_path: Path, odd: str, fmt: str
+) -> None:
+    plain = {"id": "1", "full_name": "Ann", "role_id": "3"}
+    strange = {"id": "2", "full_name": "Bob", "role_id": "3", **ODD_RECORDS[odd]}
+    roles = {"3": {"id": "3", "name": "Designer"}}
+    out = tmp_path / f"users.{fmt}"
+    async with (
+        serving_users({"1": plain, "2": strange}, roles=roles) as base_url,
+        KantataClient("token", base_url=base_url) as client,
+    ):
+        try:
+            summary = await export(client, "users", out, include=["role"])
+        except ExportError as err:
+            # A typed error, with the summary and the original as its cause.
+            assert isinstance(err.__cause__, Exception)
+            assert not isinstance(err.__cause__, KantataError)
+            assert not err.summary.complete
+            assert err.summary.partial == partial_of(out)
+            assert type(err.__cause__).__name__ in str(err)
+            assert not out.exists()
+            return
+    # Or the record is written, whole, with the relation asked for.
+    assert summary.complete
+    if fmt == "ndjson":
+        rows = {r["id"]: r for r in read_ndjson(out)}
+        assert rows["2"]["role"] == {"id": "3", "name": "Designer"}
+    else:
+        with out.open(newline="", encoding="utf-8") as f:
+            rows = {r["id"]: r for r in csv.DictReader(f)}
+        assert rows["2"]["role.name"] == "Designer"
+    assert rows["1"]["full_name"] == "Ann"
