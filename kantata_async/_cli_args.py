@@ -7,7 +7,7 @@ import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ._query import Kind, check_id
 from .resources.users import LIST_FILTERS as USER_FILTERS
@@ -22,6 +22,7 @@ __all__ = [
     "parse_filters",
     "parse_since",
     "positive",
+    "read_token_file",
 ]
 
 FILTERS: Mapping[str, Mapping[str, Kind]] = {
@@ -137,6 +138,25 @@ def parse_since(value: str) -> Watermark:
     if when.tzinfo is None:
         raise UsageError(f"--since {value!r} needs an offset (Z or +HH:MM)")
     return Watermark(when)
+
+
+def read_token_file(path: str, stdin: TextIO) -> str:
+    """`--token-file PATH`: the token held in `PATH` (`-` for standard input).
+
+    One trailing line break is taken off (`echo token > file` writes one). Raises
+    `UsageError` for a file that cannot be read, is empty, or holds more than one line or
+    any space: sent as it is, such a token would only fail later, less clearly.
+    """
+    try:
+        text = stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"--token-file {path}: cannot read it: {err}") from None
+    token = text.removesuffix("\n").removesuffix("\r")
+    if not token:
+        raise UsageError(f"--token-file {path}: the file is empty")
+    if any(c.isspace() for c in token):
+        raise UsageError(f"--token-file {path}: the token must be one line without spaces")
+    return token
 
 
 # ---------------------------------------------------------------------------

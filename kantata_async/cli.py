@@ -1,6 +1,6 @@
 """The `kantata-async` command line (also `python -m kantata_async`).
 
-    export KANTATA_TOKEN=...          # preferred to --token: it stays out of `ps` and history
+    export KANTATA_TOKEN=...          # or --token-file FILE: unlike --token, not in `ps`
     kantata-async export users --out users.ndjson \\
         --include account_membership.skill_memberships --include role \\
         --filter on_my_account=true --filter updated_after=2024-01-01T00:00:00Z
@@ -34,6 +34,7 @@ from ._cli_args import (
     parse_filters,
     parse_since,
     positive,
+    read_token_file,
 )
 from ._cli_display import PROG, Console, ProgressDisplay, ProgressMode, format_summary
 from ._client import DEFAULT_BASE_URL, KantataClient
@@ -146,8 +147,15 @@ def _parser(console: Console) -> _Parser:
         "--token",
         default=None,
         metavar="TOKEN",
-        help=f"the OAuth bearer token (default: ${TOKEN_ENV}, which is safer: "
-        "arguments show in the process list)",
+        help=f"the OAuth bearer token; prefer ${TOKEN_ENV} or --token-file, since "
+        "arguments show in the process list (ps) and the shell's history",
+    )
+    export.add_argument(
+        "--token-file",
+        default=None,
+        metavar="PATH",
+        help="read the token from PATH ('-' for standard input), one line; preferred to "
+        f"--token (default: ${TOKEN_ENV})",
     )
     export.add_argument(
         "--concurrency",
@@ -244,16 +252,32 @@ def _reader_gone() -> int:
     return EXIT_BROKEN_PIPE
 
 
-def _export(args: argparse.Namespace, console: Console) -> int:
-    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV, "")
+def _token(args: argparse.Namespace, console: Console) -> str:
+    """The token: `--token`, `--token-file` or `$KANTATA_TOKEN`, added to what the console
+    blanks out before anything can print it. Raises `UsageError` when there is none."""
+    if args.token is not None and args.token_file is not None:
+        raise UsageError("--token and --token-file: give one")
+    if args.token_file is not None:
+        token = read_token_file(args.token_file, sys.stdin)
+    elif args.token is not None:
+        token = args.token
+    else:
+        token = os.environ.get(TOKEN_ENV, "")
     if not token.strip():
-        console.error(
-            f"no token: set {TOKEN_ENV} (preferred: it stays out of the process list) "
-            "or pass --token",
-            "export",
+        raise UsageError(
+            f"no token: set {TOKEN_ENV} or pass --token-file (preferred: neither shows in "
+            "the process list), or --token"
         )
-        return EXIT_USAGE
     console.secrets.add(token)
+    return token
+
+
+def _export(args: argparse.Namespace, console: Console) -> int:
+    try:
+        token = _token(args, console)
+    except UsageError as err:
+        console.error(str(err), "export")
+        return EXIT_USAGE
     mode: ProgressMode
     if args.progress == "auto":
         mode = "bar" if console.stream.isatty() else "plain"

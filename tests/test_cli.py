@@ -242,6 +242,64 @@ def test_fewer_records_than_reported_ends_with_a_warning_and_exit_0(
     )
 
 
+@pytest.mark.parametrize("source", ["file", "stdin"])
+def test_the_token_from_a_file_or_stdin_is_used_and_never_printed(
+    served: Served,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+) -> None:
+    if source == "file":
+        token_file = tmp_path / "token"
+        token_file.write_text(served.token + "\n", encoding="utf-8")  # as `echo` writes it
+        where = str(token_file)
+    else:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(served.token + "\r\n"))
+        where = "-"
+    # A server that echoes the token in its error (a proxy's debug page, say): the console
+    # blanks it, as it does a token from the environment or the command line.
+    served.fake.fail_next(500, body={"errors": [{"message": f"bad {served.token}"}]})
+    out = tmp_path / "users.ndjson"
+    code = main(export_args(served, out, "--token-file", where, "--max-retries", "0"))
+    err = capfd.readouterr().err
+    assert code == 1
+    assert served.fake.requests[0].headers["authorization"] == f"Bearer {served.token}"
+    assert "500 GET users: bad ***" in err
+    assert_no_token(served.token, err)
+
+
+@pytest.mark.parametrize(
+    ("content", "extra", "message"),
+    [
+        ("", [], "--token-file {path}: the file is empty"),
+        ("\n", [], "--token-file {path}: the file is empty"),
+        ("one two\n", [], "--token-file {path}: the token must be one line without spaces"),
+        ("tok\nmore\n", [], "--token-file {path}: the token must be one line without spaces"),
+        ("tok-123456\n", ["--token", "tok-123456"], "--token and --token-file: give one"),
+        (None, [], "--token-file {path}: cannot read it: [Errno 2] No such file or directory"),
+    ],
+)
+def test_a_bad_token_file_is_a_usage_error(
+    served: Served,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    content: str | None,
+    extra: list[str],
+    message: str,
+) -> None:
+    path = tmp_path / "token"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    out = tmp_path / "users.ndjson"
+    code = main(export_args(served, out, "--token-file", str(path), *extra))
+    err = capfd.readouterr().err
+    assert code == 2
+    assert message.format(path=path) in err
+    assert served.fake.requests == []
+    assert_no_token("tok-123456", err)
+
+
 # -- usage errors (2) --------------------------------------------------------------------
 
 
@@ -374,6 +432,8 @@ def test_help_exits_0(capfd: pytest.CaptureFixture[str]) -> None:
     assert main(["export", "--help"]) == 0
     out = " ".join(capfd.readouterr().out.split())
     assert "--allow-insecure-http" in out
+    assert "--token-file PATH" in out
+    assert "prefer $KANTATA_TOKEN or --token-file" in out
     assert "filters of users: account_id (id)" in out
     assert "updated_after (ISO 8601 with offset or Z)" in out
 
