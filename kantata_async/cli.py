@@ -342,8 +342,11 @@ def _export(args: argparse.Namespace, console: Console) -> int:
         async with client:
             return await exporter.run()
 
+    # Closing the loop resets SIGTERM to its default; whatever handler the process had before
+    # (main() run inside another program) is put back afterwards.
+    previous = signal.getsignal(signal.SIGTERM)
     try:
-        summary = asyncio.run(run())  # closing its loop removes the SIGTERM handler
+        summary = asyncio.run(run())
     except KeyboardInterrupt:
         display.finish()
         console.write(format_summary(exporter.summary, "interrupted (Ctrl-C)"))
@@ -365,6 +368,10 @@ def _export(args: argparse.Namespace, console: Console) -> int:
         display.finish()
         console.error(str(err), "export")
         return EXIT_ERROR
+    finally:
+        if previous is not None:
+            with contextlib.suppress(ValueError):  # only the main thread may set handlers
+                signal.signal(signal.SIGTERM, previous)
     display.finish()
     console.write(format_summary(summary))
     if summary.watermark is not None and args.watermark_out:

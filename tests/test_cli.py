@@ -635,6 +635,21 @@ def test_a_reader_that_goes_away_ends_the_export_quietly(served: Served, buffere
     assert_no_token(served.token, stderr)
 
 
+def test_main_puts_back_the_sigterm_handler_it_found(
+    served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    def mine(signum: int, frame: object) -> None:
+        pass
+
+    before = signal.signal(signal.SIGTERM, mine)
+    try:
+        code = main(export_args(served, tmp_path / "users.ndjson", "--token", served.token))
+        assert code == 0, capfd.readouterr().err
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 # -- rendering ---------------------------------------------------------------------------
 
 
