@@ -273,11 +273,6 @@ def _token(args: argparse.Namespace, console: Console) -> str:
 
 
 def _export(args: argparse.Namespace, console: Console) -> int:
-    try:
-        token = _token(args, console)
-    except UsageError as err:
-        console.error(str(err), "export")
-        return EXIT_USAGE
     mode: ProgressMode
     if args.progress == "auto":
         mode = "bar" if console.stream.isatty() else "plain"
@@ -285,44 +280,66 @@ def _export(args: argparse.Namespace, console: Console) -> int:
         mode = args.progress
     display = ProgressDisplay(console.stream, mode, args.resource)
     try:
-        if args.out != "-" and (problem := output_problem(args.out)) is not None:
-            # Before any request, and without a summary: nothing was exported.
-            raise UsageError(f"--out {args.out}: {problem}")
-        since = parse_since(args.since) if args.since is not None else None
-        if args.watermark_out and since is None:
-            raise UsageError("--watermark-out needs --since (use --since 1970-01-01T00:00:00Z)")
-        filters = parse_filters(args.resource, args.filter)
-        include = [p.strip() for entry in args.include for p in entry.split(",") if p.strip()]
-        # --concurrency bounds the client's requests too (pages and nested include lookups).
-        limit = {"max_concurrency": args.concurrency} if args.concurrency else {}
-        client = KantataClient(
-            token,
-            base_url=args.base_url,
-            max_retries=args.max_retries,
-            allow_insecure_http=args.allow_insecure_http,
-            **limit,
-        )
-        if args.out == "-" and isinstance(sys.stdout, io.TextIOWrapper):
-            # The rows carry their own line ends (CSV's are RFC 4180 `\r\n`): no translation.
-            sys.stdout.reconfigure(newline="")
-        exporter = Exporter(
-            client,
-            args.resource,
-            sys.stdout if args.out == "-" else args.out,
-            include=include,
-            filters=filters,
-            format=args.format,  # None: export_format decides from the file name
-            concurrency=args.concurrency,
-            per_page=args.per_page,
-            on_progress=display.update,
-            since=since,
-            csv_formula_guard=args.csv_formula_guard,
-        )
+        client, exporter = _prepare(args, console, display)
     except (UsageError, ValueError) as err:
         message = str(err).replace("allow_insecure_http=True", "--allow-insecure-http")
         console.error(message, "export")
         return EXIT_USAGE
+    return _run(client, exporter, args, console, display)
 
+
+def _prepare(
+    args: argparse.Namespace, console: Console, display: ProgressDisplay
+) -> tuple[KantataClient, Exporter]:
+    """The client and the exporter, every argument checked; nothing is sent yet.
+
+    Raises `UsageError` or `ValueError` for what the command line got wrong.
+    """
+    token = _token(args, console)
+    if args.out != "-" and (problem := output_problem(args.out)) is not None:
+        # Before any request, and without a summary: nothing was exported.
+        raise UsageError(f"--out {args.out}: {problem}")
+    since = parse_since(args.since) if args.since is not None else None
+    if args.watermark_out and since is None:
+        raise UsageError("--watermark-out needs --since (use --since 1970-01-01T00:00:00Z)")
+    filters = parse_filters(args.resource, args.filter)
+    include = [p.strip() for entry in args.include for p in entry.split(",") if p.strip()]
+    # --concurrency bounds the client's requests too (pages and nested include lookups).
+    limit = {"max_concurrency": args.concurrency} if args.concurrency else {}
+    client = KantataClient(
+        token,
+        base_url=args.base_url,
+        max_retries=args.max_retries,
+        allow_insecure_http=args.allow_insecure_http,
+        **limit,
+    )
+    if args.out == "-" and isinstance(sys.stdout, io.TextIOWrapper):
+        # The rows carry their own line ends (CSV's are RFC 4180 `\r\n`): no translation.
+        sys.stdout.reconfigure(newline="")
+    exporter = Exporter(
+        client,
+        args.resource,
+        sys.stdout if args.out == "-" else args.out,
+        include=include,
+        filters=filters,
+        format=args.format,  # None: export_format decides from the file name
+        concurrency=args.concurrency,
+        per_page=args.per_page,
+        on_progress=display.update,
+        since=since,
+        csv_formula_guard=args.csv_formula_guard,
+    )
+    return client, exporter
+
+
+def _run(
+    client: KantataClient,
+    exporter: Exporter,
+    args: argparse.Namespace,
+    console: Console,
+    display: ProgressDisplay,
+) -> int:
+    """Run the export; report how it ended; return the exit status."""
     terminated = False
 
     async def run() -> ExportSummary:
