@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, Literal, TextIO, cast, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, TextIO, TypedDict, cast, get_args
 
 from ._export_output import Output
 from ._export_rows import ExportFormat, RowWriter, export_format
@@ -26,7 +26,14 @@ if TYPE_CHECKING:
     from ._client import KantataClient
     from ._pagination import ListRequest, Page
 
-__all__ = ["GC_EVERY", "ExportResource", "Exporter", "ProgressCallback", "filter_names"]
+__all__ = [
+    "GC_EVERY",
+    "ExportOptions",
+    "ExportResource",
+    "Exporter",
+    "ProgressCallback",
+    "filter_names",
+]
 
 ExportResource = Literal["users", "workweek_memberships"]
 ProgressCallback = Callable[["ExportProgress"], None]
@@ -44,6 +51,21 @@ _ENDPOINTS: Final[dict[str, type[Users] | type[WorkweekMemberships]]] = {
 }
 # Keywords of `list()` that the export sets itself rather than taking as filters.
 _NOT_FILTERS = frozenset({"self", "include", "per_page"})
+
+
+class ExportOptions(TypedDict, total=False):
+    """The keyword arguments of `export()` and `Exporter`; the defaults are `Exporter`'s."""
+
+    include: Sequence[str]
+    filters: Mapping[str, Any] | None
+    format: ExportFormat | None
+    concurrency: int | None
+    per_page: int
+    on_progress: ProgressCallback | None
+    since: Watermark | datetime | None
+    overlap: timedelta
+    gc_every: int | None
+    csv_formula_guard: bool
 
 
 class Exporter:

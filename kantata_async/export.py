@@ -60,15 +60,11 @@ brought fewer records than the server reported says so in `summary.warnings`.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO, Unpack
 
 from ._export_rows import ExportFormat, export_format
 from ._export_summary import ExportError, ExportProgress, ExportSummary
-from ._exporter import GC_EVERY, Exporter, ExportResource, ProgressCallback, filter_names
-from ._query import MAX_PER_PAGE
-from .sync import DEFAULT_OVERLAP, Watermark
+from ._exporter import GC_EVERY, Exporter, ExportOptions, ExportResource, filter_names
 
 if TYPE_CHECKING:
     from ._client import KantataClient
@@ -77,6 +73,7 @@ __all__ = [
     "GC_EVERY",
     "ExportError",
     "ExportFormat",
+    "ExportOptions",
     "ExportProgress",
     "ExportResource",
     "ExportSummary",
@@ -91,21 +88,12 @@ async def export(
     client: KantataClient,
     resource: ExportResource,
     out: str | os.PathLike[str] | TextIO,
-    *,
-    include: Sequence[str] = (),
-    filters: Mapping[str, Any] | None = None,
-    format: ExportFormat | None = None,
-    concurrency: int | None = None,
-    per_page: int = MAX_PER_PAGE,
-    on_progress: ProgressCallback | None = None,
-    since: Watermark | datetime | None = None,
-    overlap: timedelta = DEFAULT_OVERLAP,
-    gc_every: int | None = GC_EVERY,
-    csv_formula_guard: bool = True,
+    **options: Unpack[ExportOptions],
 ) -> ExportSummary:
     """Export every `resource` record the token can see to `out`, streaming.
 
-    Args:
+    The keyword arguments are `Exporter`'s (`ExportOptions` lists them with their types):
+
         client: an open `KantataClient`.
         resource: `"users"` or `"workweek_memberships"`.
         out: a path (UTF-8; replaced only once the export is complete, an incomplete one
@@ -140,19 +128,4 @@ async def export(
     anything else stops the export. See `Exporter` for reading the summary after a
     cancellation.
     """
-    exporter = Exporter(
-        client,
-        resource,
-        out,
-        include=include,
-        filters=filters,
-        format=format,
-        concurrency=concurrency,
-        per_page=per_page,
-        on_progress=on_progress,
-        since=since,
-        overlap=overlap,
-        gc_every=gc_every,
-        csv_formula_guard=csv_formula_guard,
-    )
-    return await exporter.run()
+    return await Exporter(client, resource, out, **options).run()

@@ -7,6 +7,7 @@ fake server runs in a thread with a loop of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import dataclasses
 import io
@@ -17,7 +18,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -530,6 +531,41 @@ def test_an_unreachable_server_exits_1(
 # -- Ctrl-C (130) and SIGTERM (143), as a real process ----------------------------------------
 
 
+@contextlib.contextmanager
+def cli_held_after_page_one(
+    served: Served, args: list[str], env: dict[str, str]
+) -> Iterator[tuple[subprocess.Popen[str], Callable[[], None]]]:
+    """`python -m kantata_async *args` as a child process, and a `release` to call: until
+    then, the server holds every page after the first, so the export stays mid-way."""
+    release = asyncio.Event()  # belongs to the server's loop; only touched from it
+
+    async def hold_after_page_one(request: RecordedRequest) -> None:
+        if request.query.get("page") not in (None, "1"):
+            await release.wait()
+
+    def let_go() -> None:
+        served.loop.call_soon_threadsafe(release.set)
+
+    served.fake.on_request = hold_after_page_one
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kantata_async", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield proc, let_go
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        let_go()
+
+
 @pytest.mark.parametrize(
     ("sig", "status", "how"),
     [
@@ -540,36 +576,17 @@ def test_an_unreachable_server_exits_1(
 def test_a_signal_mid_export_ends_with_whole_lines_and_a_summary(
     served: Served, tmp_path: Path, sig: signal.Signals, status: int, how: str
 ) -> None:
-    release = asyncio.Event()  # belongs to the server's loop; only touched from it
-
-    async def hold_after_page_one(request: RecordedRequest) -> None:
-        if request.query.get("page") not in (None, "1"):
-            await release.wait()  # the export stays mid-way until the test has signalled
-
-    served.fake.on_request = hold_after_page_one
     out = tmp_path / "users.ndjson"
     out.write_text("the previous export\n", encoding="utf-8")
     env = {**os.environ, "KANTATA_TOKEN": served.token}
     args = export_args(served, out, "--per-page", "5", "--progress", "plain")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kantata_async", *args],
-        env=env,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with cli_held_after_page_one(served, args, env) as (proc, _):
         assert proc.stderr is not None
         # The progress line comes once the first page is written and flushed.
         first = proc.stderr.readline()
         assert "users: 5/57 records" in first, first
         proc.send_signal(sig)
         stdout, rest = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-        served.loop.call_soon_threadsafe(release.set)
     stderr = first + rest
 
     assert proc.returncode == status, stderr
@@ -591,40 +608,18 @@ def test_a_reader_that_goes_away_ends_the_export_quietly(served: Served, buffere
 
     Buffered, stdout still holds rows when the export stops, which Python flushes (and
     fails to) on its way out; unbuffered, the pipe breaks on the row after the first."""
-    release = asyncio.Event()  # belongs to the server's loop; only touched from it
-
-    async def hold_after_page_one(request: RecordedRequest) -> None:
-        if request.query.get("page") not in (None, "1"):
-            await release.wait()
-
-    served.fake.on_request = hold_after_page_one
     env = {**os.environ, "KANTATA_TOKEN": served.token}
     env.pop("PYTHONUNBUFFERED", None)
     if not buffered:
         env["PYTHONUNBUFFERED"] = "1"
     args = ["export", "users", "--base-url", served.url, "--out", "-", "--per-page", "5"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kantata_async", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with cli_held_after_page_one(served, args, env) as (proc, release):
         assert proc.stdout is not None and proc.stderr is not None
         first = proc.stdout.readline()
         proc.stdout.close()  # what `head -1` does once it has its line
-        served.loop.call_soon_threadsafe(release.set)  # the next pages meet a closed pipe
+        release()  # the next pages meet a closed pipe
         stderr = proc.stderr.read()
         proc.wait(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
-        served.loop.call_soon_threadsafe(release.set)
 
     assert json.loads(first)["id"]
     assert proc.returncode == 141, stderr
