@@ -78,7 +78,8 @@ class Exporter:
         try:
             await exporter.run()
         finally:
-            print(exporter.summary.records, "records written")
+            summary = exporter.summary
+            print(summary.records, "records written;", "in", summary.partial or summary.output)
 
     Every argument is checked here, before any request: an unknown resource, format, include
     path or filter, or a bad filter value, raises `ValueError` naming the valid choices.
