@@ -150,7 +150,7 @@ def main() -> int:
         say(f"Listening at {base_url} (its own process, pid {pid}).\n")
         status = run_export(base_url, token, out)
         if status != 0:
-            say(f"\nThe export exited with status {status}; what it wrote is in {out}.")
+            say(f"\nThe export exited with status {status}; what it wrote is in {_rows_of(out)}.")
             return status
         user_id = describe_row(out)
         if user_id is not None:
@@ -158,10 +158,17 @@ def main() -> int:
         say(f"\nDone in {time.monotonic() - started:.1f} s. The export is in {out_dir}.")
         return 0
     except KeyboardInterrupt:
-        say(f"\ndemo interrupted; whatever was exported is in {out}")
+        say(f"\ndemo interrupted; whatever was exported is in {_rows_of(out)}")
         return 130
     finally:
         server.stop()
+
+
+def _rows_of(out: Path) -> Path:
+    """Where an export to `out` that stopped keeps its rows: `out` is only ever replaced
+    by a complete export, so they are in `out.partial` when that exists."""
+    partial = out.with_name(out.name + ".partial")
+    return partial if partial.exists() else out
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ end of one run may come again in the next, so apply them idempotently (by id).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,8 @@ __all__ = ["ChangeTracker", "Changes", "Watermark", "as_watermark", "changes"]
 M = TypeVar("M", bound=Model)
 
 DEFAULT_OVERLAP = timedelta(minutes=5)
+
+log = logging.getLogger("kantata_async")
 
 
 def _aware(value: datetime, name: str) -> datetime:
@@ -119,8 +122,13 @@ class ChangeTracker:
         self.overlap = overlap
         self.delivered = 0
         self.skipped = 0
-        self._started = clock()
+        self.outlier: str | None = None
+        """After `finish`: a sentence on a time past this run's start that the next watermark
+        did not take (a record stamped in the future, or a watermark already past it)."""
+        self._clock = clock
+        self._started = _aware(clock(), "clock()")
         self._newest: datetime | None = None
+        self._newest_record = ""
         self._unstamped = False
         self._stamped: dict[tuple[str, str], datetime] = {}
 
@@ -138,6 +146,7 @@ class ChangeTracker:
         else:
             if self._newest is None or stamp > self._newest:
                 self._newest = stamp
+                self._newest_record = f"{type(record).__kantata_key__} {raw['id']}"
             pair = (raw["id"], stamp.isoformat())
             if pair in self.since.recent:
                 self.skipped += 1
@@ -151,17 +160,38 @@ class ChangeTracker:
 
         Records with `updated_at` move it to the newest one seen (the server's clock);
         records without it leave only this machine's clock at the start of the run; an empty
-        answer leaves it where it was.
+        answer leaves it where it was. Never past the run's start, though: one record stamped
+        in the future (2099) would otherwise become the watermark, and every later run would
+        ask for changes after 2099, that is for nothing. Records changed while the run went
+        are past its start too; the next run asks for them again and skips them. A stamp
+        past even the end of the run (and the overlap, for clock skew) is logged at WARNING.
         """
         at = self.since.at
         if self._newest is not None:
             at = max(at, self._newest)
         elif self._unstamped:
             at = max(at, self._started)
+        if at > self._started:
+            self._cap_note(at)
+            at = self._started
         window_start = at - self.overlap
         recent = {p for p, s in self._stamped.items() if s >= window_start}
         recent |= {p for p in self.since.recent if (_stamp(p[1]) or at) >= window_start}
         return Watermark(at, frozenset(recent))
+
+    def _cap_note(self, at: datetime) -> None:
+        if at <= _aware(self._clock(), "clock()") + self.overlap:
+            return  # changed while the run went (give or take the clock skew allowed)
+        what = (
+            f"the watermark {at.isoformat()} is"
+            if at == self.since.at
+            else f"{self._newest_record} has updated_at {at.isoformat()}, which is"
+        )
+        self.outlier = (
+            f"{what} later than this run's start ({self._started.isoformat()}); the next "
+            "watermark is that start instead, so that later changes are not skipped"
+        )
+        log.warning("incremental sync: %s", self.outlier)
 
 
 class Changes(Generic[M]):

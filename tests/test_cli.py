@@ -7,7 +7,9 @@ fake server runs in a thread with a loop of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -16,8 +18,7 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -208,6 +209,98 @@ def test_export_to_stdout_keeps_stdout_for_the_data(
     assert "to <stdout>" in captured.err
 
 
+@pytest.mark.parametrize("flag", [None, "--no-csv-formula-guard", "--csv-formula-guard"])
+def test_csv_formula_guard_flag(
+    served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str], flag: str | None
+) -> None:
+    user_id = sorted(served.visible_users(), key=int)[0]
+
+    async def plant() -> None:
+        served.fake.dataset.update("users", user_id, full_name="=1+1")
+
+    asyncio.run_coroutine_threadsafe(plant(), served.loop).result(10)
+    out = tmp_path / "users.csv"
+    extra = [flag] if flag else []
+    code = main(export_args(served, out, "--token", served.token, "--progress", "none", *extra))
+    assert code == 0, capfd.readouterr().err
+    with out.open(newline="", encoding="utf-8") as f:
+        names = {row["id"]: row["full_name"] for row in csv.DictReader(f)}
+    assert names[user_id] == ("=1+1" if flag == "--no-csv-formula-guard" else "'=1+1")
+
+
+def test_fewer_records_than_reported_ends_with_a_warning_and_exit_0(
+    served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    served.fake.count_offset = 5  # the server promises 62 and lists 57
+    out = tmp_path / "users.ndjson"
+    code = main(export_args(served, out, "--token", served.token, "--progress", "none"))
+    err = capfd.readouterr().err
+    assert code == 0, err
+    assert "count drift  -5 (server reported 62)" in err
+    assert err.splitlines()[-1].startswith(
+        "kantata-async: warning: the server reported 62 users but 57 arrived (5 fewer): "
+        "records may have been missed"
+    )
+
+
+@pytest.mark.parametrize("source", ["file", "stdin"])
+def test_the_token_from_a_file_or_stdin_is_used_and_never_printed(
+    served: Served,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+) -> None:
+    if source == "file":
+        token_file = tmp_path / "token"
+        token_file.write_text(served.token + "\n", encoding="utf-8")  # as `echo` writes it
+        where = str(token_file)
+    else:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(served.token + "\r\n"))
+        where = "-"
+    # A server that echoes the token in its error (a proxy's debug page, say): it is blanked
+    # out (by the client, and again by the console) wherever the token came from.
+    served.fake.fail_next(500, body={"errors": [{"message": f"bad {served.token}"}]})
+    out = tmp_path / "users.ndjson"
+    code = main(export_args(served, out, "--token-file", where, "--max-retries", "0"))
+    err = capfd.readouterr().err
+    assert code == 1
+    assert served.fake.requests[0].headers["authorization"] == f"Bearer {served.token}"
+    assert "500 GET users: bad [redacted]" in err
+    assert_no_token(served.token, err)
+
+
+@pytest.mark.parametrize(
+    ("content", "extra", "message"),
+    [
+        ("", [], "--token-file {path}: the file is empty"),
+        ("\n", [], "--token-file {path}: the file is empty"),
+        ("one two\n", [], "--token-file {path}: the token must be one line without spaces"),
+        ("tok\nmore\n", [], "--token-file {path}: the token must be one line without spaces"),
+        ("tok-123456\n", ["--token", "tok-123456"], "--token and --token-file: give one"),
+        (None, [], "--token-file {path}: cannot read it: [Errno 2] No such file or directory"),
+    ],
+)
+def test_a_bad_token_file_is_a_usage_error(
+    served: Served,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    content: str | None,
+    extra: list[str],
+    message: str,
+) -> None:
+    path = tmp_path / "token"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    out = tmp_path / "users.ndjson"
+    code = main(export_args(served, out, "--token-file", str(path), *extra))
+    err = capfd.readouterr().err
+    assert code == 2
+    assert message.format(path=path) in err
+    assert served.fake.requests == []
+    assert_no_token("tok-123456", err)
+
+
 # -- usage errors (2) --------------------------------------------------------------------
 
 
@@ -295,6 +388,28 @@ def test_a_token_argparse_would_echo_is_blanked(
     assert_no_token(secret, captured.out, captured.err)
 
 
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("missing/users.ndjson", "the directory {parent} does not exist"),
+        ("a-file/users.ndjson", "{parent} is not a directory"),
+        ("a-dir", "{out} is a directory"),
+    ],
+)
+def test_an_output_that_cannot_be_written_exits_2_before_any_request(
+    served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str], where: str, message: str
+) -> None:
+    (tmp_path / "a-file").write_text("not a directory\n", encoding="utf-8")
+    (tmp_path / "a-dir").mkdir()
+    out = tmp_path / where
+    code = main(export_args(served, out, "--token", served.token))
+    err = capfd.readouterr().err
+    assert code == 2
+    expected = message.format(parent=out.parent, out=out)
+    assert err == f"kantata-async export: error: --out {out}: {expected}\n"
+    assert served.fake.requests == []
+
+
 def test_no_token_exits_2(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     code = main(["export", "users", "--out", str(tmp_path / "x.ndjson")])
     assert code == 2
@@ -318,6 +433,8 @@ def test_help_exits_0(capfd: pytest.CaptureFixture[str]) -> None:
     assert main(["export", "--help"]) == 0
     out = " ".join(capfd.readouterr().out.split())
     assert "--allow-insecure-http" in out
+    assert "--token-file PATH" in out
+    assert "prefer $KANTATA_TOKEN or --token-file" in out
     assert "filters of users: account_id (id)" in out
     assert "updated_after (ISO 8601 with offset or Z)" in out
 
@@ -340,15 +457,45 @@ def test_a_server_error_exits_1_and_says_how_far_it_got(
 
     fake.on_request = fail_later
     out = tmp_path / "users.ndjson"
+    out.write_text('{"id": "the previous export"}\n', encoding="utf-8")
     code = main(export_args(served, out, "--per-page", "10", "--concurrency", "1"))
     captured = capfd.readouterr()
     assert code == 1
-    lines = out.read_text(encoding="utf-8").splitlines()
+    assert out.read_text(encoding="utf-8") == '{"id": "the previous export"}\n'
+    partial = tmp_path / "users.ndjson.partial"
+    lines = partial.read_text(encoding="utf-8").splitlines()
     assert lines and len(lines) % 10 == 0
     assert all(json.loads(line)["id"] for line in lines)
-    assert f"export failed after {len(lines)} of 57 users (incomplete)" in captured.err
+    assert (
+        f"export failed after {len(lines)} of 57 users (incomplete): {out} is left unchanged; "
+        f"the {len(lines)} rows written (each whole) are in {partial}"
+    ) in captured.err
+    assert f"  partial      {partial} ({len(lines)} rows)" in captured.err
     assert "kantata-async export: error: 500 GET users: Internal Server Error" in captured.err
     assert_no_token(served.token, captured.out, captured.err)
+
+
+def test_a_record_the_sdk_cannot_write_exits_1_with_a_summary(
+    served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    user_id = sorted(served.visible_users(), key=int)[0]
+
+    async def plant() -> None:
+        served.fake.dataset.update("users", user_id, **{"": "a field without a name"})
+
+    asyncio.run_coroutine_threadsafe(plant(), served.loop).result(10)
+    out = tmp_path / "users.ndjson"
+    code = main(export_args(served, out, "--token", served.token, "--progress", "none"))
+    err = capfd.readouterr().err
+    assert "Traceback" not in err
+    if code == 0:  # the SDK learnt to write it: then it must be there, whole
+        assert user_id in {json.loads(line)["id"] for line in out.read_text().splitlines()}
+        return
+    assert code == 1
+    assert "kantata-async: export failed after " in err
+    assert "records      " in err
+    last = err.splitlines()[-1]
+    assert last.startswith("kantata-async export: error: IndexError: "), last
 
 
 def test_a_rejected_token_exits_1_without_echoing_it(
@@ -381,45 +528,121 @@ def test_an_unreachable_server_exits_1(
     assert_no_token("tok-abcdef", captured.err)
 
 
-# -- Ctrl-C (130), as a real process -----------------------------------------------------
+# -- Ctrl-C (130) and SIGTERM (143), as a real process ----------------------------------------
 
 
-def test_ctrl_c_exits_130_with_whole_lines_and_a_summary(served: Served, tmp_path: Path) -> None:
+@contextlib.contextmanager
+def cli_held_after_page_one(
+    served: Served, args: list[str], env: dict[str, str]
+) -> Iterator[tuple[subprocess.Popen[str], Callable[[], None]]]:
+    """`python -m kantata_async *args` as a child process, and a `release` to call: until
+    then, the server holds every page after the first, so the export stays mid-way."""
     release = asyncio.Event()  # belongs to the server's loop; only touched from it
 
     async def hold_after_page_one(request: RecordedRequest) -> None:
         if request.query.get("page") not in (None, "1"):
-            await release.wait()  # the export stays mid-way until the test has sent Ctrl-C
+            await release.wait()
+
+    def let_go() -> None:
+        served.loop.call_soon_threadsafe(release.set)
 
     served.fake.on_request = hold_after_page_one
-    out = tmp_path / "users.ndjson"
-    env = {**os.environ, "KANTATA_TOKEN": served.token}
-    command = [sys.executable, "-m", "kantata_async", *export_args(served, out, "--per-page", "5")]
     proc = subprocess.Popen(
-        command, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "kantata_async", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
-        deadline = time.monotonic() + 20
-        while not (out.exists() and out.read_text(encoding="utf-8").count("\n") >= 5):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the export never wrote its first page"
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=20)
+        yield proc, let_go
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.communicate()
-        served.loop.call_soon_threadsafe(release.set)
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        let_go()
 
-    assert proc.returncode == 130, stderr
-    text = out.read_text(encoding="utf-8")
+
+@pytest.mark.parametrize(
+    ("sig", "status", "how"),
+    [
+        (signal.SIGINT, 130, "interrupted (Ctrl-C)"),
+        (signal.SIGTERM, 143, "terminated (SIGTERM)"),
+    ],
+)
+def test_a_signal_mid_export_ends_with_whole_lines_and_a_summary(
+    served: Served, tmp_path: Path, sig: signal.Signals, status: int, how: str
+) -> None:
+    out = tmp_path / "users.ndjson"
+    out.write_text("the previous export\n", encoding="utf-8")
+    env = {**os.environ, "KANTATA_TOKEN": served.token}
+    args = export_args(served, out, "--per-page", "5", "--progress", "plain")
+    with cli_held_after_page_one(served, args, env) as (proc, _):
+        assert proc.stderr is not None
+        # The progress line comes once the first page is written and flushed.
+        first = proc.stderr.readline()
+        assert "users: 5/57 records" in first, first
+        proc.send_signal(sig)
+        stdout, rest = proc.communicate(timeout=20)
+    stderr = first + rest
+
+    assert proc.returncode == status, stderr
+    assert out.read_text(encoding="utf-8") == "the previous export\n"
+    partial = tmp_path / "users.ndjson.partial"
+    text = partial.read_text(encoding="utf-8")
     assert text.endswith("\n")
     rows = [json.loads(line) for line in text.splitlines()]
     assert len(rows) == 5
-    assert "export interrupted (Ctrl-C) after 5 of 57 users (incomplete)" in stderr
+    assert f"export {how} after 5 of 57 users (incomplete): {out} is left unchanged" in stderr
     assert "records      5 written" in stderr
+    assert "Traceback" not in stderr
     assert_no_token(served.token, stdout, stderr, text)
+
+
+@pytest.mark.parametrize("buffered", [True, False])
+def test_a_reader_that_goes_away_ends_the_export_quietly(served: Served, buffered: bool) -> None:
+    """`kantata-async export users --out - | head -1`: no summary, no traceback, exit 141.
+
+    Buffered, stdout still holds rows when the export stops, which Python flushes (and
+    fails to) on its way out; unbuffered, the pipe breaks on the row after the first."""
+    env = {**os.environ, "KANTATA_TOKEN": served.token}
+    env.pop("PYTHONUNBUFFERED", None)
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    args = ["export", "users", "--base-url", served.url, "--out", "-", "--per-page", "5"]
+    with cli_held_after_page_one(served, args, env) as (proc, release):
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()
+        proc.stdout.close()  # what `head -1` does once it has its line
+        release()  # the next pages meet a closed pipe
+        stderr = proc.stderr.read()
+        proc.wait(timeout=20)
+
+    assert json.loads(first)["id"]
+    assert proc.returncode == 141, stderr
+    assert "Traceback" not in stderr
+    assert "Exception ignored" not in stderr
+    assert "Broken pipe" not in stderr
+    assert "export failed" not in stderr and "error" not in stderr
+    assert_no_token(served.token, stderr)
+
+
+def test_main_puts_back_the_sigterm_handler_it_found(
+    served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    def mine(signum: int, frame: object) -> None:
+        pass
+
+    before = signal.signal(signal.SIGTERM, mine)
+    try:
+        code = main(export_args(served, tmp_path / "users.ndjson", "--token", served.token))
+        assert code == 0, capfd.readouterr().err
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 # -- rendering ---------------------------------------------------------------------------
@@ -476,6 +699,15 @@ def test_plain_lines_come_at_most_every_interval() -> None:
         "270/300",
     ]
     assert lines[0] == ("kantata-async: users: 30/300 records (10%), 1 page, 15/s, 1 retry, 2.0 s")
+
+
+def test_records_skipped_as_delivered_before_count_as_done() -> None:
+    skipping = dataclasses.replace(progress(0, 1), skipped=30)
+    plain = ProgressDisplay(io.StringIO(), "plain", "users")
+    assert plain.line(skipping).startswith("30/300 records (10%; 30 unchanged, skipped), 1 page")
+    stream = io.StringIO()
+    ProgressDisplay(stream, "bar", "users", columns=lambda: 100).update(skipping)
+    assert "[###...........................]  10%  30/300 records" in stream.getvalue()
 
 
 def test_the_summary_says_what_happened() -> None:
@@ -542,6 +774,13 @@ def test_since_and_watermark_out_export_only_what_changed(
     second = tmp_path / "second.ndjson"
     assert main(_wm_args(served, second, "--since", str(state), "--watermark-out", str(state))) == 0
     assert second.read_text() == ""
+    # The overlap window came again, delivered before: skipped, which is neither drift nor
+    # a warning.
+    err = capfd.readouterr().err
+    assert "records      0 written, " in err
+    assert " unchanged since the watermark (skipped)" in err
+    assert "count drift  0 (" in err
+    assert "warning" not in err
 
     # One membership changes: exactly that one comes.
     changed = next(iter(every))

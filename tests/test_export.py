@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import gc
 import io
 import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
+from aiohttp import web
 
 from kantata_async import (
     AccountMembership,
     KantataClient,
+    KantataError,
     RetryPolicy,
     Role,
     ServerError,
@@ -26,6 +31,8 @@ from kantata_async.export import Exporter, ExportError, ExportProgress, export
 from kantata_async.testing import FakeKantata, RecordedRequest
 
 NESTED = ["account_membership.skill_memberships", "role"]
+DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+MINUTES = [f"{day}_minutes" for day in DAYS]
 
 
 def visible_users(fake: FakeKantata) -> dict[str, dict[str, Any]]:
@@ -148,7 +155,8 @@ async def test_csv_of_no_records_is_the_header_alone(client: KantataClient, tmp_
     )
     header = out.read_text(encoding="utf-8").splitlines()
     assert len(header) == 1
-    assert header[0].startswith(",".join(declared(WorkweekMembership)) + ",user.id,")
+    readable = [name for name in declared(WorkweekMembership) if name not in MINUTES]
+    assert header[0].startswith(",".join(readable) + ",user.id,")
     assert "workweek.total_minutes" in header[0]
     assert summary.complete
     assert summary.records == 0
@@ -294,7 +302,8 @@ async def test_an_error_midway_leaves_whole_lines_and_says_how_far(
 
     err = caught.value
     assert isinstance(err.__cause__, ServerError)
-    rows = read_ndjson(out)
+    assert not out.exists()  # only a complete export takes the target's name
+    rows = read_ndjson(partial_of(out))
     summary = err.summary
     assert not summary.complete
     assert summary == exporter.summary
@@ -331,7 +340,8 @@ async def test_cancelling_midway_leaves_whole_lines_and_no_task(
     # The cancellation lands at the walk's next await: pages already in hand are written.
     assert 5 * pages_before_cancel <= summary.records < len(visible_users(fake))
     assert summary.records % 5 == 0
-    with out.open(newline="", encoding="utf-8") as f:
+    assert not out.exists()
+    with partial_of(out).open(newline="", encoding="utf-8") as f:
         lines = list(csv.reader(f))
     assert len(lines) == 1 + summary.records
     assert all(len(line) == len(lines[0]) for line in lines)
@@ -350,8 +360,6 @@ async def test_bad_arguments_fail_before_any_request(
     with pytest.raises(ValueError, match=r"include: 'role\.nope' is not valid here"):
         Exporter(client, "users", out, include=["role.nope"])
     with pytest.raises(ValueError, match="must be timezone-aware"):
-        from datetime import datetime
-
         Exporter(client, "users", out, filters={"updated_after": datetime(2024, 1, 1)})  # noqa: DTZ001
     with pytest.raises(ValueError, match="format must be one of ndjson, csv"):
         Exporter(client, "users", out, format="xml")  # type: ignore[arg-type]
@@ -398,3 +406,347 @@ async def test_a_relation_the_server_sent_as_null_is_written_as_null(
     # Many users share a role: each row still carries the whole role.
     roles = fake.dataset.records["roles"]
     assert all(r["role"]["name"] == roles[users[i]["role_id"]]["name"] for i, r in rows.items())
+
+
+async def test_a_record_reached_by_two_include_paths_carries_each_paths_subtree(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path
+) -> None:
+    # A manager is reached as `manager` (nothing below it) and as `account_membership.manager`
+    # (with its role): each place carries what its own path asked for, in the same page.
+    out = tmp_path / "users.ndjson"
+    await export(client, "users", out, include=["manager", "account_membership.manager.role"])
+    rows = read_ndjson(out)
+    records = fake.dataset.records
+    nested = [r for r in rows if r["account_membership"]["manager"] is not None]
+    assert nested
+    assert any(r["manager"] is not None for r in rows)
+    for row in nested:
+        manager = row["account_membership"]["manager"]
+        role_id = records["users"][manager["id"]]["role_id"]
+        assert manager["role"]["id"] == role_id, row["id"]
+        assert manager["role"]["name"] == records["roles"][role_id]["name"]
+    for row in rows:
+        assert row["manager"] is None or "role" not in row["manager"], row["id"]
+
+
+async def test_the_format_follows_the_extension_unless_given(
+    client: KantataClient, tmp_path: Path
+) -> None:
+    by_extension = await export(client, "users", tmp_path / "users.CSV", per_page=50)
+    with (tmp_path / "users.CSV").open(newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    assert header == declared(User)
+    assert by_extension.format == "csv"
+
+    given = await export(client, "users", tmp_path / "rows.csv", format="ndjson", per_page=50)
+    assert given.format == "ndjson"
+    assert len(read_ndjson(tmp_path / "rows.csv")) == given.records > 0
+
+    other = await export(client, "users", tmp_path / "users.txt", per_page=50)
+    assert other.format == "ndjson"
+    assert len(read_ndjson(tmp_path / "users.txt")) == other.records
+    stream = await export(client, "users", io.StringIO(), per_page=50)
+    assert stream.format == "ndjson"
+
+
+FORMULAS = {
+    "full_name": '=HYPERLINK("http://evil.example","click")',
+    "headline": "+1 555 0100",
+    "city": "-2+3",
+    "email_address": "@SUM(A1:A2)",
+    "state": "\tTabbed",
+    "country": "\rCarriage",
+}
+
+
+@pytest.mark.parametrize("guard", [True, False])
+async def test_csv_cells_are_safe_in_a_spreadsheet_and_read_back_exactly(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path, guard: bool
+) -> None:
+    user_id = sorted(visible_users(fake), key=int)[0]
+    fake.dataset.update("users", user_id, website="before\rafter", **FORMULAS)
+    am_id = fake.dataset.records["users"][user_id]["account_membership_id"]
+    # JSON numbers are numbers in a spreadsheet, never formulas: never prefixed.
+    fake.dataset.update("account_memberships", am_id, bill_rate_in_cents=-500)
+    fake.dataset.update("account_memberships", am_id, billability_target=-1.5)
+    out = tmp_path / "users.csv"
+    await export(
+        client,
+        "users",
+        out,
+        include=["account_membership"],
+        filters={"optional_fields": ["city", "state", "country", "website"]},
+        csv_formula_guard=guard,
+    )
+
+    with out.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        rows = {row[0]: dict(zip(header, row, strict=True)) for row in reader}
+    assert len(rows) == len(visible_users(fake))  # the lone CR split no row
+    row = rows[user_id]
+    for name, value in FORMULAS.items():
+        assert row[name] == ("'" + value if guard else value)
+    assert row["website"] == "before\rafter"  # a CR inside a cell is quoted, not a line end
+    assert row["account_membership.bill_rate_in_cents"] == "-500"
+    assert row["account_membership.billability_target"] == "-1.5"
+    assert out.read_bytes().count(b"\r\n") == len(rows) + 1  # RFC 4180 line ends
+
+
+async def test_workweek_membership_csv_has_no_write_only_minutes_columns(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path
+) -> None:
+    # The API takes `*_minutes` on membership writes but reads them on the included workweek:
+    # membership columns for them would be empty on every row.
+    out = tmp_path / "wms.csv"
+    await export(client, "workweek_memberships", out, include=["workweek"])
+    with out.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        rows = [dict(zip(header, row, strict=True)) for row in reader]
+    assert header[: header.index("workweek.id")] == [
+        name for name in declared(WorkweekMembership) if name not in MINUTES
+    ]
+    assert all(f"workweek.{name}" in header for name in MINUTES)
+    assert rows
+    for row in rows:
+        workweek = fake.dataset.records["workweeks"][row["workweek_id"]]
+        assert [row[f"workweek.{name}"] for name in MINUTES] == [
+            str(workweek[name]) for name in MINUTES
+        ]
+
+
+def partial_of(path: Path) -> Path:
+    return path.with_name(path.name + ".partial")
+
+
+def names_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("fail_on_page", [1, 3])
+async def test_a_failed_export_leaves_the_previous_file_and_keeps_its_rows_apart(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path, fail_on_page: int
+) -> None:
+    out = tmp_path / "users.ndjson"
+    first = await export(client, "users", out, per_page=10)
+    before = out.read_bytes()
+    assert first.complete and first.partial is None
+    assert names_in(tmp_path) == ["users.ndjson"]  # no temporary left
+
+    def fail(request: RecordedRequest) -> None:
+        if request.path == "users" and request.query.get("page") == str(fail_on_page - 1):
+            fake.fail_next(500, times=10, path="users")
+
+    if fail_on_page == 1:
+        fake.fail_next(500, times=10, path="users")
+    else:
+        fake.on_request = fail
+    with pytest.raises(ExportError) as caught:
+        await export(client, "users", out, per_page=10, concurrency=1)
+
+    summary = caught.value.summary
+    assert out.read_bytes() == before  # the previous export is untouched
+    assert summary.partial == partial_of(out)
+    assert summary.output == out
+    rows = read_ndjson(partial_of(out))
+    assert len(rows) == summary.records == 10 * (fail_on_page - 1)
+    assert names_in(tmp_path) == ["users.ndjson", "users.ndjson.partial"]
+    assert str(partial_of(out)) in str(caught.value)
+    assert "left unchanged" in str(caught.value)
+
+
+async def test_a_cancelled_export_leaves_the_previous_file(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path
+) -> None:
+    out = tmp_path / "users.csv"
+    out.write_bytes(b"the previous export\r\n")
+    out.chmod(0o640)
+    fake.latency = 0.01
+
+    def cancel_after_two(progress: ExportProgress) -> None:
+        if progress.pages == 2:
+            task.cancel()
+
+    exporter = Exporter(
+        client, "users", out, per_page=5, concurrency=2, on_progress=cancel_after_two
+    )
+    task = asyncio.create_task(exporter.run())
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    summary = exporter.summary
+    assert out.read_bytes() == b"the previous export\r\n"
+    assert summary.partial == partial_of(out)
+    with partial_of(out).open(newline="", encoding="utf-8") as f:
+        lines = list(csv.reader(f))
+    assert len(lines) == 1 + summary.records >= 11
+
+    # A complete export replaces the file whole, with the mode the file had.
+    done = await export(client, "users", out, per_page=50)
+    assert done.complete and done.partial is None
+    assert (out.stat().st_mode & 0o777) == 0o640
+    with out.open(newline="", encoding="utf-8") as f:
+        assert len(list(csv.reader(f))) == 1 + done.records
+
+
+async def test_a_fifo_is_written_in_place_not_replaced(
+    client: KantataClient, tmp_path: Path
+) -> None:
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "rows.ndjson"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    try:
+        summary = await export(client, "users", fifo, per_page=50)
+    finally:
+        reader.join(10)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert len(received[0].decode().splitlines()) == summary.records > 0
+    assert summary.partial is None
+    assert names_in(tmp_path) == ["rows.ndjson"]
+
+
+async def test_a_rerun_that_skips_what_went_out_before_is_not_drift(
+    fake: FakeKantata, client: KantataClient
+) -> None:
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    first = await export(client, "workweek_memberships", io.StringIO(), since=since)
+    every = len(fake.dataset.records["workweek_memberships"])
+    assert (first.records, first.skipped, first.count_drift) == (every, 0, 0)
+    assert first.watermark is not None
+
+    seen: list[ExportProgress] = []
+    again = await export(
+        client,
+        "workweek_memberships",
+        io.StringIO(),
+        since=first.watermark,
+        on_progress=seen.append,
+    )
+    # The overlap window came again and was delivered before: skipped, not missing.
+    assert again.complete
+    assert again.records == 0
+    assert again.reported_count is not None
+    assert again.skipped == again.reported_count > 0
+    assert again.count_drift == 0
+    assert seen[-1].skipped == again.skipped
+
+
+async def test_fewer_records_than_reported_is_a_warning_in_the_summary(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path
+) -> None:
+    # A user of page 1 is deleted once page 1 is served: offset paging shifts every later
+    # user one place up, and the first user of page 2 is never served.
+    def delete_once(request: RecordedRequest) -> None:
+        if request.path == "users" and request.query.get("page") == "2":
+            fake.on_request = None
+            first_page = sorted(visible_users(fake).values(), key=lambda u: u["full_name"])[:10]
+            fake.dataset.delete("users", first_page[3]["id"])
+
+    fake.on_request = delete_once
+    out = tmp_path / "users.ndjson"
+    summary = await export(client, "users", out, per_page=10, concurrency=1)
+    assert summary.complete
+    assert summary.count_drift == -1
+    [warning] = summary.warnings
+    assert "the server reported 57 users but 56 arrived (1 fewer)" in warning
+    assert "may have been missed" in warning
+
+    # More than reported (a record added meanwhile, or a count too low) misses nothing.
+    fake.count_offset = -5
+    assert (await export(client, "users", out, per_page=10)).warnings == ()
+
+
+# -- what a server may send -----------------------------------------------------------------
+
+
+def nested(depth: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@contextlib.asynccontextmanager
+async def serving_users(records: dict[str, dict[str, Any]], **sideloads: Any) -> AsyncIterator[str]:
+    """A tiny Kantata: `GET /users` answers one page holding `records`; yields the base URL."""
+    body = {
+        "count": len(records),
+        "meta": {"count": len(records), "page_count": 1, "page_number": 1, "page_size": 200},
+        "results": [{"key": "users", "id": i} for i in records],
+        "users": records,
+        **sideloads,
+    }
+    text = json.dumps(body)
+
+    async def users(request: web.Request) -> web.Response:
+        page = request.query.get("page", "1")
+        if page != "1":  # the walk may ask for more pages than the count needs
+            empty = {
+                **body,
+                "results": [],
+                "users": {},
+                "meta": {**body["meta"], "page_number": int(page)},
+            }
+            return web.json_response(empty)
+        return web.Response(text=text, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/api/v1/users", users)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        yield f"http://127.0.0.1:{port}/api/v1/"
+    finally:
+        await runner.cleanup()
+
+
+ODD_RECORDS = {
+    "an empty field name": {"": "x"},
+    "deep nesting": {"bio": nested(600)},
+    "a field that is not a declared relation's value": {"role": "Designer"},
+}
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv"])
+@pytest.mark.parametrize("odd", sorted(ODD_RECORDS))
+async def test_nothing_a_server_sends_crashes_the_export_without_a_summary(
+    tmp_path: Path, odd: str, fmt: str
+) -> None:
+    plain = {"id": "1", "full_name": "Ann", "role_id": "3"}
+    strange = {"id": "2", "full_name": "Bob", "role_id": "3", **ODD_RECORDS[odd]}
+    roles = {"3": {"id": "3", "name": "Designer"}}
+    out = tmp_path / f"users.{fmt}"
+    async with (
+        serving_users({"1": plain, "2": strange}, roles=roles) as base_url,
+        KantataClient("token", base_url=base_url) as client,
+    ):
+        try:
+            summary = await export(client, "users", out, include=["role"])
+        except ExportError as err:
+            # A typed error, with the summary and the original as its cause.
+            assert isinstance(err.__cause__, Exception)
+            assert not isinstance(err.__cause__, KantataError)
+            assert not err.summary.complete
+            assert err.summary.partial == partial_of(out)
+            assert type(err.__cause__).__name__ in str(err)
+            assert not out.exists()
+            return
+    # Or the record is written, whole, with the relation asked for.
+    assert summary.complete
+    if fmt == "ndjson":
+        rows = {r["id"]: r for r in read_ndjson(out)}
+        assert rows["2"]["role"] == {"id": "3", "name": "Designer"}
+    else:
+        with out.open(newline="", encoding="utf-8") as f:
+            rows = {r["id"]: r for r in csv.DictReader(f)}
+        assert rows["2"]["role.name"] == "Designer"
+    assert rows["1"]["full_name"] == "Ann"

@@ -103,7 +103,7 @@ from kantata_async import (
     WorkweekMembership,
     loaded_fields,
 )
-from kantata_async.export import Exporter, ExportError, ExportProgress, export
+from kantata_async.export import Exporter, ExportError, ExportProgress, ExportSummary, export
 from kantata_async.testing import Dataset, FakeKantata, RecordedRequest
 
 BIG = 10_000
@@ -131,6 +131,14 @@ class RecordingPolicy(RetryPolicy):
 
 def recording_policy(max_retries: int = 10) -> RecordingPolicy:
     return RecordingPolicy(max_retries=max_retries, backoff_base=0.001, backoff_max=0.005)
+
+
+def partial_rows(out: Path, summary: ExportSummary) -> Path:
+    """Where an incomplete export to `out` left its rows: beside `out`, which it never made."""
+    assert not out.exists(), "an incomplete export took the target's name"
+    assert summary.partial == out.with_name(out.name + ".partial")
+    assert summary.partial.is_file()
+    return summary.partial
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -569,7 +577,7 @@ async def test_a_broken_page_stops_the_export_with_whole_lines(
 
     summary = info.value.summary
     cause = info.value.__cause__
-    rows = read_rows(out)
+    rows = read_rows(partial_rows(out, summary))
     assert [row["id"] for row in rows] == alphabetical(fake)[:40]
     assert summary.records == 40
     assert summary.pages == 4
@@ -647,7 +655,8 @@ async def test_a_page_without_meta_loses_no_record(fake: FakeKantata, tmp_path: 
         except ExportError as err:  # refusing the page is an acceptable answer
             assert type(err.__cause__) is ResponseValidationError
             assert not err.summary.complete
-            assert [row["id"] for row in read_rows(out)] == order[: err.summary.records]
+            rows = read_rows(partial_rows(out, err.summary))
+            assert [row["id"] for row in rows] == order[: err.summary.records]
             return
     ids = [row["id"] for row in read_rows(out)]
     assert summary.complete
@@ -680,7 +689,7 @@ async def test_a_failed_nested_include_leaves_no_task_running(
         await asyncio.gather(*left, return_exceptions=True)
     assert type(info.value.__cause__) is NotFoundError
     assert not info.value.summary.complete
-    assert read_rows(out) == []
+    assert read_rows(partial_rows(out, info.value.summary)) == []
     assert [getattr(t.get_coro(), "__qualname__", t) for t in left] == []
 
 
@@ -781,7 +790,7 @@ async def test_cancelling_an_export_midway(fake: FakeKantata, tmp_path: Path, wh
         assert sdk_tasks() == []
 
         summary = exporter.summary
-        rows = read_rows(out)
+        rows = read_rows(partial_rows(out, summary))
         ids = [row["id"] for row in rows]
         assert not summary.complete
         assert summary.records == len(rows) >= 10

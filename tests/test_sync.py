@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -12,8 +13,9 @@ from kantata_async.sync import Watermark, changes
 from kantata_async.testing import FakeKantata
 
 
-def newest_stamp(fake: FakeKantata, key: str) -> datetime:
-    return max(datetime.fromisoformat(r["updated_at"]) for r in fake.dataset.records[key].values())
+def newest_stamp(fake: FakeKantata, key: str, before: datetime | None = None) -> datetime:
+    stamps = [datetime.fromisoformat(r["updated_at"]) for r in fake.dataset.records[key].values()]
+    return max(s for s in stamps if before is None or s < before)
 
 
 async def test_a_first_sync_then_only_what_changed(
@@ -110,3 +112,57 @@ async def test_bad_arguments(client: KantataClient) -> None:
     _ = [u async for u in feed]
     with pytest.raises(RuntimeError, match="iterated once"):
         _ = [u async for u in feed]
+
+
+async def test_a_future_dated_record_does_not_end_incremental_sync(
+    fake: FakeKantata, client: KantataClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    memberships = sorted(fake.dataset.records["workweek_memberships"], key=int)
+    future, later = memberships[0], memberships[1]
+    fake.dataset.update("workweek_memberships", future, updated_at="2099-01-01T00:00:00+00:00")
+    start = newest_stamp(fake, "workweek_memberships", before=datetime(2090, 1, 1, tzinfo=UTC))
+    run_start = start + timedelta(minutes=1)
+
+    with caplog.at_level(logging.WARNING, logger="kantata_async"):
+        first = changes(
+            client.workweek_memberships.list,
+            since=datetime(2000, 1, 1, tzinfo=UTC),
+            clock=lambda: run_start,
+        )
+        assert future in {wm.id async for wm in first}
+    # The server's 2099 does not become the watermark: this run's start does.
+    assert first.watermark.at == run_start
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert f"workweek_memberships {future}" in warning.getMessage()
+    assert "2099-01-01" in warning.getMessage()
+
+    # A change after the first run is delivered by the next; the 2099 record, delivered
+    # already, is not delivered again.
+    changed = fake.dataset.update("workweek_memberships", later, end_date="2031-01-04")
+    second_start = datetime.fromisoformat(changed["updated_at"]) + timedelta(minutes=1)
+    second = changes(
+        client.workweek_memberships.list, since=first.watermark, clock=lambda: second_start
+    )
+    assert {wm.id async for wm in second} == {later}
+    assert second.watermark.at == second_start  # the 2099 record came again: capped again
+
+
+async def test_records_changed_during_the_run_cap_the_mark_without_a_warning(
+    fake: FakeKantata, client: KantataClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The run "started" a second before the newest change: a record written while it ran.
+    newest = newest_stamp(fake, "workweek_memberships")
+    run_start = newest - timedelta(seconds=1)
+    with caplog.at_level(logging.WARNING, logger="kantata_async"):
+        feed = changes(
+            client.workweek_memberships.list,
+            since=datetime(2000, 1, 1, tzinfo=UTC),
+            clock=lambda: run_start,
+        )
+        _ = [wm async for wm in feed]
+    assert feed.watermark.at == run_start
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    # The next run asks from before that record and does not deliver it again.
+    again = changes(client.workweek_memberships.list, since=feed.watermark)
+    assert [wm async for wm in again] == []
+    assert again.skipped >= 1

@@ -269,6 +269,10 @@ class WorkweekMembership(Model):
     thursday_minutes: int | None = ABSENT
     friday_minutes: int | None = ABSENT
     saturday_minutes: int | None = ABSENT
+    __kantata_write_only__ = frozenset(
+        f"{day}_minutes"
+        for day in ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+    )
 
     user = One["User"]("users", field="user_id", include="user")
     workweek = One["Workweek"]("workweeks", field="workweek_id", include="workweek")

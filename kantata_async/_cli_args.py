@@ -1,0 +1,199 @@
+"""The command line's arguments: filters read by their kind, `--since`, number types."""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._query import Kind, check_id
+from .resources.users import LIST_FILTERS as USER_FILTERS
+from .resources.workweek_memberships import LIST_FILTERS as WORKWEEK_MEMBERSHIP_FILTERS
+from .sync import Watermark
+
+__all__ = [
+    "FILTERS",
+    "UsageError",
+    "filters_epilog",
+    "non_negative",
+    "parse_filters",
+    "parse_since",
+    "positive",
+    "read_token_file",
+]
+
+FILTERS: Mapping[str, Mapping[str, Kind]] = {
+    "users": USER_FILTERS,
+    "workweek_memberships": WORKWEEK_MEMBERSHIP_FILTERS,
+}
+"""The `--filter` names per resource, and how each value is read."""
+
+_KIND_HINT = {
+    Kind.BOOL: "true|false",
+    Kind.INT: "integer",
+    Kind.ID: "id",
+    Kind.IDS: "id,id,...",
+    Kind.STR: "text",
+    Kind.STRS: "text,text,...",
+    Kind.DATE: "YYYY-MM-DD",
+    Kind.DATETIME: "ISO 8601 with offset or Z",
+    Kind.JSONISH: "text",
+}
+
+
+class UsageError(Exception):
+    """A command line mistake: reported with exit status 2."""
+
+
+# ---------------------------------------------------------------------------
+# filters
+
+
+def _parse_value(kind: Kind, raw: str) -> Any:
+    """`raw` read as `kind`; ValueError says what was expected."""
+    if kind is Kind.BOOL:
+        lowered = raw.strip().lower()
+        if lowered not in ("true", "false"):
+            raise ValueError(f"expected true or false, got {raw!r}")
+        return lowered == "true"
+    if kind is Kind.INT:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"expected an integer, got {raw!r}") from None
+    if kind is Kind.ID:
+        return check_id(raw.strip(), "the value")
+    if kind in (Kind.IDS, Kind.STRS):
+        parts = [p.strip() for p in raw.split(",")]
+        if any(not p for p in parts):
+            raise ValueError(f"expected comma-separated values without empty ones, got {raw!r}")
+        return [check_id(p, "each value") for p in parts] if kind is Kind.IDS else parts
+    if kind is Kind.DATE:
+        try:
+            return date.fromisoformat(raw.strip())
+        except ValueError:
+            raise ValueError(f"expected a date like 2024-01-31, got {raw!r}") from None
+    if kind is Kind.DATETIME:
+        try:
+            value = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            raise ValueError(
+                f"expected an ISO 8601 datetime like 2024-01-31T09:00:00Z, got {raw!r}"
+            ) from None
+        if value.tzinfo is None:
+            raise ValueError(
+                f"{raw!r} has no offset; add Z or one like +02:00 (Kantata compares instants)"
+            )
+        return value
+    return raw  # Kind.STR, Kind.JSONISH: as given
+
+
+def parse_filters(resource: str, specs: Sequence[str]) -> dict[str, Any]:
+    """`["key=value", ...]` as `list()` keyword arguments, each value read by its `Kind`.
+
+    Raises `UsageError` for a malformed spec, an unknown name (listing the valid ones), a
+    repeated name or a value its kind cannot read.
+    """
+    kinds = FILTERS[resource]
+    out: dict[str, Any] = {}
+    for spec in specs:
+        name, sep, raw = spec.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--filter {spec!r}: expected KEY=VALUE, e.g. show_disabled=true")
+        if name not in kinds:
+            raise UsageError(
+                f"--filter {name!r} is not a filter of {resource}; valid filters: "
+                + ", ".join(sorted(kinds))
+            )
+        if name in out:
+            raise UsageError(f"--filter {name!r} is given twice")
+        if not raw.strip():
+            raise UsageError(f"--filter {name}: needs a value ({_KIND_HINT[kinds[name]]})")
+        try:
+            out[name] = _parse_value(kinds[name], raw)
+        except ValueError as err:
+            raise UsageError(f"--filter {name}: {err}") from None
+    return out
+
+
+def parse_since(value: str) -> Watermark:
+    """`--since`: an aware ISO 8601 datetime, or the path of a saved watermark."""
+    text = value.strip()
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        path = Path(text)
+        if not path.is_file():
+            raise UsageError(
+                f"--since {value!r} is neither an ISO 8601 datetime nor a watermark file"
+            ) from None
+        try:
+            return Watermark.load(path)
+        except (OSError, ValueError) as err:
+            raise UsageError(f"--since {value!r}: {err}") from err
+    if when.tzinfo is None:
+        raise UsageError(f"--since {value!r} needs an offset (Z or +HH:MM)")
+    return Watermark(when)
+
+
+def read_token_file(path: str, stdin: TextIO) -> str:
+    """`--token-file PATH`: the token held in `PATH` (`-` for standard input).
+
+    One trailing line break is taken off (`echo token > file` writes one). Raises
+    `UsageError` for a file that cannot be read, is empty, or holds more than one line or
+    any space: sent as it is, such a token would only fail later, less clearly.
+    """
+    try:
+        text = stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"--token-file {path}: cannot read it: {err}") from None
+    token = text.removesuffix("\n").removesuffix("\r")
+    if not token:
+        raise UsageError(f"--token-file {path}: the file is empty")
+    if any(c.isspace() for c in token):
+        raise UsageError(f"--token-file {path}: the token must be one line without spaces")
+    return token
+
+
+# ---------------------------------------------------------------------------
+# argparse types and help
+
+
+def positive(upper: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an int from 1 (to `upper`)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < 1 or (upper is not None and value > upper):
+            bound = f"from 1 to {upper}" if upper is not None else ">= 1"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+
+    return parse
+
+
+def non_negative(text: str) -> int:
+    """An argparse type: an int >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def filters_epilog() -> str:
+    """The `export --help` epilog: every filter of every resource, with its value's form."""
+    parts = []
+    for resource, kinds in FILTERS.items():
+        names = ", ".join(f"{name} ({_KIND_HINT[kind]})" for name, kind in sorted(kinds.items()))
+        parts.append(textwrap.fill(f"filters of {resource}: {names}", width=88))
+    return "\n\n".join(parts)

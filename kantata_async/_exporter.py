@@ -1,0 +1,307 @@
+"""`Exporter`: one export run, from the first request to the last row (see `export`)."""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import aclosing
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final, Literal, TextIO, TypedDict, get_args
+
+from ._export_output import Output
+from ._export_rows import ExportFormat, RowWriter, export_format
+from ._export_summary import ExportError, ExportProgress, ExportSummary, fewer_records_warning
+from ._query import MAX_PER_PAGE
+from .models import Model, User, WorkweekMembership
+from .resources._nested import parse_includes
+from .resources.users import Users
+from .resources.workweek_memberships import WorkweekMemberships
+from .sync import DEFAULT_OVERLAP, ChangeTracker, Watermark, as_watermark
+
+if TYPE_CHECKING:
+    from ._client import KantataClient
+    from ._pagination import ListRequest
+
+__all__ = [
+    "GC_EVERY",
+    "ExportOptions",
+    "ExportResource",
+    "Exporter",
+    "ProgressCallback",
+    "filter_names",
+]
+
+ExportResource = Literal["users", "workweek_memberships"]
+ProgressCallback = Callable[["ExportProgress"], None]
+
+GC_EVERY = 25
+"""Pages between the export's garbage collections (about 20 ms each, per 5,000 records)."""
+
+_MODELS: Final[dict[str, type[Model]]] = {
+    "users": User,
+    "workweek_memberships": WorkweekMembership,
+}
+_ENDPOINTS: Final[dict[str, type[Users] | type[WorkweekMemberships]]] = {
+    "users": Users,
+    "workweek_memberships": WorkweekMemberships,
+}
+# Keywords of `list()` that the export sets itself rather than taking as filters.
+_NOT_FILTERS = frozenset({"self", "include", "per_page"})
+
+
+class ExportOptions(TypedDict, total=False):
+    """The keyword arguments of `export()` and `Exporter`; the defaults are `Exporter`'s."""
+
+    include: Sequence[str]
+    filters: Mapping[str, Any] | None
+    format: ExportFormat | None
+    concurrency: int | None
+    per_page: int
+    on_progress: ProgressCallback | None
+    since: Watermark | datetime | None
+    overlap: timedelta
+    gc_every: int | None
+    csv_formula_guard: bool
+
+
+class Exporter:
+    """One export, with its state readable while it runs and after it stops.
+
+    `export(...)` is the one-call form. Use the class when you need the summary after a
+    cancellation (or Ctrl-C), where no return value or `ExportError` can carry it:
+
+        exporter = Exporter(client, "users", "users.csv")  # CSV, from the name
+        try:
+            await exporter.run()
+        finally:
+            summary = exporter.summary
+            print(summary.records, "records written;", "in", summary.partial or summary.output)
+
+    Every argument is checked here, before any request: an unknown resource, format, include
+    path or filter, or a bad filter value, raises `ValueError` naming the valid choices.
+    """
+
+    def __init__(
+        self,
+        client: KantataClient,
+        resource: ExportResource,
+        out: str | os.PathLike[str] | TextIO,
+        *,
+        include: Sequence[str] = (),
+        filters: Mapping[str, Any] | None = None,
+        format: ExportFormat | None = None,
+        concurrency: int | None = None,
+        per_page: int = MAX_PER_PAGE,
+        on_progress: ProgressCallback | None = None,
+        since: Watermark | datetime | None = None,
+        overlap: timedelta = DEFAULT_OVERLAP,
+        gc_every: int | None = GC_EVERY,
+        csv_formula_guard: bool = True,
+    ) -> None:
+        if resource not in _MODELS:
+            raise ValueError(
+                f"resource must be one of {', '.join(get_args(ExportResource))}, got {resource!r}"
+            )
+        self._format = export_format(out, format)
+        if concurrency is not None and (
+            isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+        ):
+            raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
+        endpoint = getattr(client, resource)
+        _, self._tree = parse_includes(resource, endpoint.includes, include)
+        given = dict(filters or {})
+        valid = filter_names(resource)
+        unknown = sorted(set(given) - set(valid))
+        if unknown:
+            raise ValueError(
+                f"unknown filter(s) for {resource}: {', '.join(unknown)}; valid: {', '.join(valid)}"
+            )
+        if gc_every is not None and (not isinstance(gc_every, int) or gc_every < 1):
+            raise ValueError(f"gc_every must be None or an int >= 1, got {gc_every!r}")
+        self._gc_every = gc_every
+        self._csv_formula_guard = csv_formula_guard
+        self._tracker: ChangeTracker | None = None
+        if since is not None:
+            if "updated_after" in given:
+                raise ValueError("pass since= or the updated_after filter, not both")
+            self._tracker = ChangeTracker(as_watermark(since), overlap)
+            given["updated_after"] = self._tracker.updated_after
+        self.watermark: Watermark | None = None
+        """With `since=`: the watermark for the next run, once the export is complete."""
+        # Builds and checks the request; nothing is sent until the walk starts.
+        self._walk: ListRequest[Model] = endpoint.list(
+            include=list(include), per_page=per_page, **given
+        )
+        self._client = client
+        self._resource = resource
+        self._output = Output(out)  # opens nothing until run()
+        self._concurrency = concurrency
+        self._on_progress = on_progress
+        self._cls = _MODELS[resource]
+        self._requests_at_start = 0
+        self._retries_at_start = 0
+        # The export's own counts, apart from the walk's `stats`: records written, records
+        # skipped as delivered by the previous run (`since=`). Duplicates are the walk's.
+        self._written = 0
+        self._skipped = 0
+        self._pages = 0
+        self._started: float | None = None
+        self._stopped: float | None = None
+        self._complete = False
+
+    # -- state --------------------------------------------------------------------------
+
+    def progress(self) -> ExportProgress:
+        """How far the export has got, now."""
+        requests, retries = self._transport_counts()
+        return ExportProgress(
+            records=self._written,
+            pages=self._pages,
+            requests=requests,
+            retries=retries,
+            duplicates=self._walk.stats.duplicates,
+            elapsed=self._elapsed(),
+            reported_count=self._walk.stats.reported_count,
+            skipped=self._skipped,
+        )
+
+    @property
+    def summary(self) -> ExportSummary:
+        """The summary so far (final once `run` has returned or raised)."""
+        p = self.progress()
+        # What the server listed is what was written or skipped (delivered before).
+        drift = p.records + p.skipped - (p.reported_count or 0)
+        warnings = []
+        if self._complete and drift < 0 and p.reported_count is not None:
+            warnings.append(
+                fewer_records_warning(self._resource, p.reported_count, p.reported_count + drift)
+            )
+        if self._tracker is not None and self._tracker.outlier is not None:
+            warnings.append(self._tracker.outlier)
+        if self._output.problem is not None:
+            warnings.append(self._output.problem)
+        return ExportSummary(
+            resource=self._resource,
+            format=self._format,
+            output=self._output.target,
+            records=p.records,
+            pages=p.pages,
+            requests=p.requests,
+            retries=p.retries,
+            duplicates=p.duplicates,
+            reported_count=p.reported_count,
+            count_drift=drift,
+            elapsed=p.elapsed,
+            complete=self._complete,
+            watermark=self.watermark,
+            partial=self._output.partial,
+            skipped=p.skipped,
+            warnings=tuple(warnings),
+        )
+
+    def _elapsed(self) -> float:
+        if self._started is None:
+            return 0.0
+        end = self._stopped if self._stopped is not None else time.monotonic()
+        return end - self._started
+
+    def _transport_counts(self) -> tuple[int, int]:
+        transport = self._client._transport
+        if transport is None or self._started is None:
+            return 0, 0
+        return (
+            transport.requests_sent - self._requests_at_start,
+            transport.retries - self._retries_at_start,
+        )
+
+    # -- running ------------------------------------------------------------------------
+
+    async def run(self) -> ExportSummary:
+        """Walk every page and write every record once; return the summary.
+
+        Raises `ExportError` (with the summary; the original error is its `__cause__`) on an
+        API, connection or file error, and on anything else that stops it, such as a record
+        it cannot write. A cancellation or `KeyboardInterrupt` propagates as is; read
+        `summary` afterwards. Runs once.
+        """
+        if self._started is not None:
+            raise RuntimeError("this Exporter has already run")
+        transport = self._client.transport
+        self._requests_at_start = transport.requests_sent
+        self._retries_at_start = transport.retries
+        self._started = time.monotonic()
+        # What existed before the export (modules, the app) is set aside for its duration, so
+        # the scheduled collections walk only what the export made; `unfreeze` at the end
+        # hands it all back to the collector, so nothing that died meanwhile is kept.
+        frozen = self._gc_every is not None and gc.isenabled() and gc.get_freeze_count() == 0
+        if frozen:
+            gc.freeze()
+        rows = RowWriter(
+            self._format, self._cls, self._tree, csv_formula_guard=self._csv_formula_guard
+        )
+        output = self._output
+        try:
+            output.open()
+            output.write(rows.header())
+            # Pages as they arrive (not in page order): a slow page then holds back no
+            # others, so at most a window of pages is in memory whatever the size.
+            # `pages()` is an async generator; closing it at once cancels the fetches in
+            # flight, so a failed or cancelled export leaves no task running.
+            width = self._concurrency or self._client.max_concurrency
+            # Page 1 first, alone: a short list (or a bad token, or a host that is down) then
+            # costs one request, not a window of them. The walk gives each record once.
+            pages = self._walk.pages(width, ordered=False)
+            async with aclosing(pages):
+                async for page in pages:
+                    for record in page.items:
+                        if self._tracker is not None and not self._tracker.accept(record):
+                            self._skipped += 1  # this version went out with the previous run
+                            continue
+                        output.write(rows.row(record))
+                        self._written += 1
+                    self._pages += 1
+                    rows.end_page()
+                    output.flush()
+                    done = self._written + self._skipped
+                    remaining = (self._walk.stats.reported_count or 0) - done
+                    if (
+                        self._gc_every is not None
+                        and self._pages % self._gc_every == 0
+                        and remaining > len(page.items)  # not worth it for a last page
+                    ):
+                        # The live graph is cyclic (a user and its account membership point
+                        # at each other), so the pages already written are freed by the cycle
+                        # collector, not at once; collecting on a schedule keeps the peak
+                        # flat however long the export.
+                        gc.collect()
+                    if self._on_progress is not None:
+                        self._on_progress(self.progress())
+            watermark = self._tracker.finish() if self._tracker is not None else None
+            output.commit()  # the target is replaced only now, whole
+            self.watermark = watermark
+            self._complete = True
+        except Exception as err:
+            # Whatever it was (an API or file error, or something the server sent that the
+            # SDK could not turn into a row), the caller gets a typed error with the summary
+            # and the rows kept. CancelledError and KeyboardInterrupt are not `Exception`s:
+            # they go on as they are, through `finally`.
+            output.abandon()
+            self._stopped = time.monotonic()
+            raise ExportError(self.summary, err) from err
+        finally:
+            if frozen:
+                gc.unfreeze()
+            if self._stopped is None:
+                self._stopped = time.monotonic()
+            if not self._complete:
+                output.abandon()  # a cancellation or Ctrl-C: the rows go to `.partial` too
+        return self.summary
+
+
+def filter_names(resource: str) -> list[str]:
+    """The filter names `export` takes for `resource`: the keywords of its `list()`."""
+    endpoint = _ENDPOINTS[resource]
+    return sorted(n for n in inspect.signature(endpoint.list).parameters if n not in _NOT_FILTERS)
