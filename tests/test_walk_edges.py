@@ -372,7 +372,11 @@ def _race_app(release: asyncio.Event, asked: asyncio.Event) -> web.Application:
     async def update_user(request: web.Request) -> web.Response:
         fields = (await request.json())["user"]
         return web.json_response(
-            {"count": 1, "results": [{"key": "users", "id": "7"}], "users": {"7": {**old_user, **fields}}}
+            {
+                "count": 1,
+                "results": [{"key": "users", "id": "7"}],
+                "users": {"7": {**old_user, **fields}},
+            }
         )
 
     async def list_memberships(request: web.Request) -> web.Response:
