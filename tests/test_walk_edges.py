@@ -143,17 +143,19 @@ async def test_a_server_that_ignores_page_stops_the_walk_with_a_typed_error() ->
     seen: list[dict[str, str]] = []
     # Page 1, whatever page is asked for, and 50 pages announced.
     app = _page_app(lambda r: _envelope(list(range(1, 21)), count=1000, page=1), seen)
-    async with AppServer(app) as server:
-        async with KantataClient(TOKEN, base_url=server.url(), max_concurrency=4) as client:
-            listing = client.users.list()
-            got: list[User] = []
-            with pytest.raises(PaginationError) as info:
-                async with asyncio.timeout(20):
-                    async for user in listing:
-                        got.append(user)
-            assert info.value.page == 2
-            assert len(got) == 20  # page 1, once
-            assert sdk_tasks() == []
+    async with (
+        AppServer(app) as server,
+        KantataClient(TOKEN, base_url=server.url(), max_concurrency=4) as client,
+    ):
+        listing = client.users.list()
+        got: list[User] = []
+        with pytest.raises(PaginationError) as info:
+            async with asyncio.timeout(20):
+                async for user in listing:
+                    got.append(user)
+        assert info.value.page == 2
+        assert len(got) == 20  # page 1, once
+        assert sdk_tasks() == []
     # Page 1 alone, then at most a window of requests and a window of builds (4 each).
     assert len(seen) <= 1 + 2 * 4
 
@@ -161,11 +163,13 @@ async def test_a_server_that_ignores_page_stops_the_walk_with_a_typed_error() ->
 async def test_an_export_from_a_server_that_ignores_page_is_incomplete(tmp_path: Path) -> None:
     seen: list[dict[str, str]] = []
     app = _page_app(lambda r: _envelope(list(range(1, 21)), count=1000, page=1), seen)
-    async with AppServer(app) as server:
-        async with KantataClient(TOKEN, base_url=server.url(), max_concurrency=4) as client:
-            with pytest.raises(ExportError) as info:
-                async with asyncio.timeout(20):
-                    await export(client, "users", tmp_path / "u.ndjson")
+    async with (
+        AppServer(app) as server,
+        KantataClient(TOKEN, base_url=server.url(), max_concurrency=4) as client,
+    ):
+        with pytest.raises(ExportError) as info:
+            async with asyncio.timeout(20):
+                await export(client, "users", tmp_path / "u.ndjson")
     assert isinstance(info.value.__cause__, PaginationError)
     assert not info.value.summary.complete
     assert len(seen) <= 1 + 2 * 4
@@ -190,14 +194,16 @@ async def test_a_short_page_in_the_middle_is_not_the_end(tmp_path: Path) -> None
         return _envelope(table.get(number, []), count=100, page=number)
 
     seen: list[dict[str, str]] = []
-    async with AppServer(_page_app(page, seen)) as server:
-        async with KantataClient(TOKEN, base_url=server.url(), max_concurrency=1) as client:
-            listing = client.users.list()
-            ids = [u.id async for u in listing]
-            assert len(ids) == 99
-            assert set(ids) == {str(i) for r in table.values() for i in r}
-            assert listing.stats.count_drift == -1
-            summary = await export(client, "users", tmp_path / "u.ndjson")
+    async with (
+        AppServer(_page_app(page, seen)) as server,
+        KantataClient(TOKEN, base_url=server.url(), max_concurrency=1) as client,
+    ):
+        listing = client.users.list()
+        ids = [u.id async for u in listing]
+        assert len(ids) == 99
+        assert set(ids) == {str(i) for r in table.values() for i in r}
+        assert listing.stats.count_drift == -1
+        summary = await export(client, "users", tmp_path / "u.ndjson")
     assert summary.records == 99
     # Pages 1 to 5, and 6: the last page announced came back full, so one more is asked.
     assert [int(q["page"]) for q in seen[:6]] == [1, 2, 3, 4, 5, 6]
@@ -406,33 +412,37 @@ def _race_app(release: asyncio.Event, asked: asyncio.Event) -> web.Application:
 
 async def test_a_page_sent_before_an_update_does_not_undo_it() -> None:
     release, asked = asyncio.Event(), asyncio.Event()
-    async with AppServer(_race_app(release, asked)) as server:
-        async with KantataClient(TOKEN, base_url=server.url()) as client:
-            page = asyncio.ensure_future(client.users.list())
-            await asyncio.wait_for(asked.wait(), 10)  # the page's request is out
-            updated = await client.users.update("7", headline="New")
-            release.set()
-            [listed] = (await page).items
-            assert listed is updated
-            assert updated.headline == "New"  # the older answer did not overwrite it
-            assert updated.full_name == "Ann"
+    async with (
+        AppServer(_race_app(release, asked)) as server,
+        KantataClient(TOKEN, base_url=server.url()) as client,
+    ):
+        page = asyncio.ensure_future(client.users.list())
+        await asyncio.wait_for(asked.wait(), 10)  # the page's request is out
+        updated = await client.users.update("7", headline="New")
+        release.set()
+        [listed] = (await page).items
+        assert listed is updated
+        assert updated.headline == "New"  # the older answer did not overwrite it
+        assert updated.full_name == "Ann"
 
 
 async def test_a_page_sent_before_a_delete_does_not_bring_the_record_back() -> None:
     release, asked = asyncio.Event(), asyncio.Event()
-    async with AppServer(_race_app(release, asked)) as server:
-        async with KantataClient(TOKEN, base_url=server.url()) as client:
-            page = asyncio.ensure_future(client.workweek_memberships.list(include=["user"]))
-            await asyncio.wait_for(asked.wait(), 10)
-            await client.workweek_memberships.delete("21")
-            release.set()
-            listed = (await page).items
-            assert [m.id for m in listed] == ["22"]
-            assert client.graph.get("workweek_memberships", "21") is None
-            user = client.graph.get(User, "7")
-            assert user is not None
-            client.graph.mark_loaded(user, "workweek_memberships")
-            assert [m.id for m in user.workweek_memberships] == ["22"]
+    async with (
+        AppServer(_race_app(release, asked)) as server,
+        KantataClient(TOKEN, base_url=server.url()) as client,
+    ):
+        page = asyncio.ensure_future(client.workweek_memberships.list(include=["user"]))
+        await asyncio.wait_for(asked.wait(), 10)
+        await client.workweek_memberships.delete("21")
+        release.set()
+        listed = (await page).items
+        assert [m.id for m in listed] == ["22"]
+        assert client.graph.get("workweek_memberships", "21") is None
+        user = client.graph.get(User, "7")
+        assert user is not None
+        client.graph.mark_loaded(user, "workweek_memberships")
+        assert [m.id for m in user.workweek_memberships] == ["22"]
 
 
 # -- 12. a write brings back what the held object has loaded -------------------------------
