@@ -93,8 +93,8 @@ class Graph:
     def __init__(self) -> None:
         self._maps: dict[str, dict[str, weakref.ref[Model]]] = {}
         self._sweep_at: dict[str, int] = {}
-        # Records offered to the merge since every map was last swept: maps that no key
-        # reaches again are swept (and dropped, once empty) on this count.
+        # New entries since every map was last swept: maps that no merge reaches again are
+        # swept (and dropped, once empty) on this count.
         self._offered = 0
         self._linker_cache: dict[type[Model], tuple[Linker, Linker]] = {}
         # Strong references to every object the running merge has touched, per key. Links
@@ -341,10 +341,10 @@ class Graph:
         place (see `_update`).
         """
         self._merged_keys[key] = None
-        self._offered += len(records)
         cls = record_class(key)
         new = cls.__new__
         wm = self._map(key)
+        entries = len(wm)
         merged = self._batch[key]
         ref = weakref.ref
         updates: dict[str, Mapping[str, Any]] = {}
@@ -370,9 +370,13 @@ class Graph:
             if state is None:
                 d = obj.__dict__
                 if raw.get("updated_at") == d.get("updated_at"):
-                    # The same version again, or a record without `updated_at`: inline,
-                    # as this is the update path's common case.
-                    d.update(raw)
+                    # The same version again, or a record without `updated_at`: the common
+                    # case. The answer's dict becomes the storage, as for a new record (a
+                    # `d.update` would touch every old value), keeping what it left out.
+                    if len(d) > len(raw) or not d.keys() <= raw.keys():
+                        for k in d.keys() - raw.keys():
+                            raw[k] = d[k]
+                    obj.__dict__ = raw
                     updates[id_] = raw
                 else:
                     updates[id_] = self._update(obj, d, raw)
@@ -383,6 +387,7 @@ class Graph:
                 updates[id_] = {}  # an older answer than what the record holds
             else:
                 updates[id_] = self._update(obj, obj.__dict__, raw)
+        self._offered += len(wm) - entries
         return updates, skipped
 
     def _link_key(
