@@ -227,6 +227,10 @@ class Transport:
         """A body as text, with the token redacted (servers echo what they were sent)."""
         return self._redact(raw.decode("utf-8", "replace"))
 
+    def redact(self, text: str) -> str:
+        """`text` with the token blanked out: for messages quoting what a server sent."""
+        return self._redact(text)
+
     def _decode(
         self, method: str, rel: str, status: int, headers: Mapping[str, str], raw: bytes
     ) -> Any:

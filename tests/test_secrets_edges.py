@@ -23,6 +23,7 @@ from kantata_async import (
     EventLoopError,
     KantataClient,
     KantataError,
+    ResponseValidationError,
     RetryPolicy,
     UnprocessableEntityError,
 )
@@ -50,6 +51,24 @@ def assert_hidden(*texts: str) -> None:
 
 
 # -- server text is redacted -----------------------------------------------------------
+
+
+async def test_a_token_echoed_in_a_body_that_is_not_an_envelope_is_redacted() -> None:
+    async def echo(request: web.Request) -> web.Response:
+        sent = request.headers["Authorization"].removeprefix("Bearer ")
+        # A 200 whose `results` names an entry the SDK quotes in its error.
+        return web.json_response({"results": [{"key": "users", "token": sent}]})
+
+    app = web.Application()
+    app.router.add_get("/api/v1/users/1", echo)
+    async with (
+        AppServer(app) as server,
+        KantataClient(TOKEN, base_url=server.url(), retry=FAST) as client,
+    ):
+        with pytest.raises(ResponseValidationError) as info:
+            await client.users.get("1")
+    assert "needs 'key' and 'id'" in str(info.value)
+    assert_hidden(str(info.value), repr(info.value))
 
 
 async def test_a_token_echoed_by_the_server_is_redacted_everywhere(

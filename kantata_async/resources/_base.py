@@ -199,7 +199,9 @@ class Resource(Generic[M]):
             write = method not in _READS
             return cast("list[M]", self._client.graph.merge(payload, sent=sent, write=write))
         except PayloadError as err:
-            raise ResponseValidationError(str(err), method=method, path=where, status=200) from err
+            # The message may quote the answer, and a server may echo the token in it.
+            message = self._client.transport.redact(str(err))
+            raise ResponseValidationError(message, method=method, path=where, status=200) from err
 
     def _list(
         self,
