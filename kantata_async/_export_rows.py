@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 from typing import Any, Final, Literal, TextIO, cast, get_args
 
@@ -51,6 +52,8 @@ class _NotLoaded:
     """A relation no response has carried: the key is left out (NDJSON) or empty (CSV)."""
 
 
+log = logging.getLogger("kantata_async")
+
 _NOT_LOADED: Final = _NotLoaded()
 Linked = Model | list[Model] | None | _NotLoaded
 
@@ -74,9 +77,13 @@ def _linked(obj: Model, rel: Relation) -> Linked:
 
 # (id(record), id(include subtree)) -> the record embedded with that subtree.
 Memo = dict[tuple[int, int], dict[str, Any]]
+# (model class, relation name): a field named like an included relation, already logged.
+Told = set[tuple[type[Model], str]]
 
 
-def _embed(obj: Model, tree: IncludeTree, memo: Memo | None = None) -> dict[str, Any]:
+def _embed(
+    obj: Model, tree: IncludeTree, memo: Memo | None = None, told: Told | None = None
+) -> dict[str, Any]:
     """`obj` as a JSON-ready dict, with the relations of `tree` embedded in it.
 
     `memo` holds the dicts of related records already embedded in this page (a role is
@@ -97,19 +104,38 @@ def _embed(obj: Model, tree: IncludeTree, memo: Memo | None = None) -> dict[str,
     row = to_dict(obj)
     if next(iter(row), None) != "id":  # first, where a reader looks for it
         row = {"id": row.pop("id", d["id"]), **row}
-    relations = type(obj).__kantata_relations__
-    for name, subtree in tree.items():
-        rel = relations[name]
-        value = _linked(obj, rel)
-        if isinstance(value, _NotLoaded):
-            continue
-        if isinstance(value, list):
-            row[name] = [_embed(t, subtree, memo) for t in value]
-        else:
-            row[name] = None if value is None else _embed(value, subtree, memo)
+    _embed_relations(obj, row, tree, memo, told)
     if memo is not None:
         memo[key] = row
     return row
+
+
+def _embed_relations(
+    obj: Model, row: dict[str, Any], tree: IncludeTree, memo: Memo | None, told: Told | None
+) -> None:
+    """Put the relations of `tree` into `row`, each with its own subtree embedded.
+
+    `told`: the (class, relation) clashes already logged by this export, if it logs them.
+    """
+    relations = type(obj).__kantata_relations__
+    for name, subtree in tree.items():
+        value = _linked(obj, relations[name])
+        if isinstance(value, _NotLoaded):
+            continue
+        if name in row and told is not None and (type(obj), name) not in told:
+            # The server sent a field under the relation's name: the relation asked for with
+            # `include` takes the key in the row; the field stays on the record (`extra`).
+            told.add((type(obj), name))
+            log.warning(
+                "%s records carry a field named like their relation %r: rows hold the "
+                "included relation under that name, not the field",
+                type(obj).__kantata_key__,
+                name,
+            )
+        if isinstance(value, list):
+            row[name] = [_embed(t, subtree, memo, told) for t in value]
+        else:
+            row[name] = None if value is None else _embed(value, subtree, memo, told)
 
 
 # What a spreadsheet reads as the start of a formula (OWASP "CSV injection"): `=`, `+`, `-`,
@@ -210,6 +236,7 @@ class RowWriter:
         self._tree = tree
         # The records embedded in the page being written, per include subtree.
         self._memo: Memo = {}
+        self._told: Told = set()
         self._columns: _Columns | None = None
         if format == "csv":
             self._columns = _Columns(model, tree, guard=csv_formula_guard)
@@ -236,15 +263,7 @@ class RowWriter:
             return self._csv_line(self._columns.cells(record))
         # The record itself comes once; only what it links to can repeat in a page.
         row = _embed(record, {}, None)
-        relations = type(record).__kantata_relations__
-        for name, subtree in self._tree.items():
-            value = _linked(record, relations[name])
-            if isinstance(value, _NotLoaded):
-                continue
-            if isinstance(value, list):
-                row[name] = [_embed(t, subtree, self._memo) for t in value]
-            else:
-                row[name] = None if value is None else _embed(value, subtree, self._memo)
+        _embed_relations(record, row, self._tree, self._memo, self._told)
         return dumps(row) + "\n"
 
     def end_page(self) -> None:
