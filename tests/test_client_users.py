@@ -118,29 +118,19 @@ async def test_a_sequential_walk_stops_at_the_first_empty_page(
     assert requested == [*range(1, real_pages + 1), real_pages + 1]
 
 
-async def test_a_short_page_before_the_announced_end_is_not_the_end(
-    fake: FakeKantata, client: KantataClient
+@pytest.mark.parametrize(("count_offset", "after_short"), [(0, 0), (100, 1)])
+async def test_a_short_page_ends_the_walk_only_at_the_announced_end(
+    fake: FakeKantata, client: KantataClient, count_offset: int, after_short: int
 ) -> None:
-    # The count lies high by 100, so the real last (short) page comes before the last page
-    # announced: the walk goes on to the next page, whose emptiness ends it.
-    fake.count_offset = 100
+    # With a count that lies high by 100, the real last (short) page comes before the last
+    # page announced: the walk asks for the next page too, whose emptiness ends it.
+    fake.count_offset = count_offset
     total = len(visible(fake))
     size = next(p for p in range(10, total) if total % p != 0)
     pages = [p async for p in client.users.list(per_page=size).pages(concurrency=1)]
     assert len(pages[-1].items) < size
     requested = [int(r.query["page"]) for r in fake.requests]
-    assert requested == list(range(1, total // size + 3))
-
-
-async def test_a_short_page_at_the_announced_end_ends_the_walk(
-    fake: FakeKantata, client: KantataClient
-) -> None:
-    total = len(visible(fake))
-    size = next(p for p in range(10, total) if total % p != 0)
-    pages = [p async for p in client.users.list(per_page=size).pages(concurrency=1)]
-    assert len(pages[-1].items) < size
-    requested = [int(r.query["page"]) for r in fake.requests]
-    assert requested == list(range(1, total // size + 2))
+    assert requested == list(range(1, total // size + 2 + after_short))
 
 
 async def test_iteration_probes_past_a_count_that_lies_low(

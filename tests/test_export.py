@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 import pytest
 from aiohttp import web
+from servers import AppServer
 
 from kantata_async import (
     AccountMembership,
@@ -698,15 +699,8 @@ async def serving_users(records: dict[str, dict[str, Any]], **sideloads: Any) ->
 
     app = web.Application()
     app.router.add_get("/api/v1/users", users)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        port = runner.addresses[0][1]
-        yield f"http://127.0.0.1:{port}/api/v1/"
-    finally:
-        await runner.cleanup()
+    async with AppServer(app) as server:
+        yield server.url()
 
 
 ODD_RECORDS = {
