@@ -59,6 +59,7 @@ class ExportOptions(TypedDict, total=False):
     filters: Mapping[str, Any] | None
     format: ExportFormat | None
     concurrency: int | None
+    first_window: int
     per_page: int
     on_progress: ProgressCallback | None
     since: Watermark | datetime | None
@@ -94,6 +95,7 @@ class Exporter:
         filters: Mapping[str, Any] | None = None,
         format: ExportFormat | None = None,
         concurrency: int | None = None,
+        first_window: int = 1,
         per_page: int = MAX_PER_PAGE,
         on_progress: ProgressCallback | None = None,
         since: Watermark | datetime | None = None,
@@ -110,6 +112,12 @@ class Exporter:
             isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
         ):
             raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
+        width = concurrency or client.max_concurrency
+        if isinstance(first_window, bool) or not isinstance(first_window, int):
+            raise ValueError(f"first_window must be an int, got {first_window!r}")
+        if not 1 <= first_window <= width:
+            raise ValueError(f"first_window must be from 1 to the concurrency ({width})")
+        self._first_window = first_window
         endpoint = getattr(client, resource)
         _, self._tree = parse_includes(resource, endpoint.includes, include)
         given = dict(filters or {})
@@ -251,9 +259,10 @@ class Exporter:
             # `pages()` is an async generator; closing it at once cancels the fetches in
             # flight, so a failed or cancelled export leaves no task running.
             width = self._concurrency or self._client.max_concurrency
-            # Page 1 first, alone: a short list (or a bad token, or a host that is down) then
-            # costs one request, not a window of them. The walk gives each record once.
-            pages = self._walk.pages(width, ordered=False)
+            # Page 1 first, alone, unless the caller knows the list is long: a short list (or
+            # a bad token, or a host that is down) then costs one request, not a window.
+            # The walk gives each record once.
+            pages = self._walk.pages(width, ordered=False, first_window=self._first_window)
             async with aclosing(pages):
                 async for page in pages:
                     for record in page.items:

@@ -165,6 +165,14 @@ def _parser(console: Console) -> _Parser:
         help="requests in flight at once (default 8)",
     )
     export.add_argument(
+        "--first-window",
+        type=positive(),
+        default=1,
+        metavar="N",
+        help="pages asked for before page 1 answers (default 1: page 1 tells how many there "
+        "are); up to --concurrency saves a round trip on a list you know is long",
+    )
+    export.add_argument(
         "--per-page",
         type=positive(MAX_PER_PAGE),
         default=MAX_PER_PAGE,
@@ -324,6 +332,7 @@ def _prepare(
         filters=filters,
         format=args.format,  # None: export_format decides from the file name
         concurrency=args.concurrency,
+        first_window=args.first_window,
         per_page=args.per_page,
         on_progress=display.update,
         since=since,

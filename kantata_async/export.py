@@ -107,6 +107,10 @@ async def export(
         format: `"ndjson"` (one JSON object per line) or `"csv"`; by default CSV when `out`
             is a path ending in `.csv`, NDJSON otherwise.
         concurrency: pages fetched at once (the client's `max_concurrency` by default).
+        first_window: pages asked for before page 1 answers (1 to `concurrency`; default 1).
+            Page 1 alone tells how many pages there are; a bulk export that knows its list
+            is long saves that round trip with a window, at the cost of requests for empty
+            pages (or a window of 401s with a bad token) when it is wrong.
         per_page: records per page (1 to 200; the most the API allows by default).
         on_progress: called with an `ExportProgress` after each page is written.
         since: export only what changed since this `Watermark` (or aware datetime), less

@@ -354,6 +354,7 @@ def test_filters_are_read_by_their_kind() -> None:
     [
         (["--format", "xml"], "argument --format: invalid choice: 'xml'"),
         (["--concurrency", "0"], "argument --concurrency: must be >= 1, got 0"),
+        (["--first-window", "9"], "first_window must be from 1 to the concurrency (8)"),
         (["--per-page", "500"], "argument --per-page: must be from 1 to 200, got 500"),
         (["--include", "role.nope"], "include: 'role.nope' is not valid here; choose from:"),
         (

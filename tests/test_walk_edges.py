@@ -270,6 +270,17 @@ async def test_an_export_of_a_short_list_sends_one_request(
     assert summary.requests == 1
 
 
+async def test_an_export_told_its_list_is_long_asks_for_a_window_at_once(
+    fake: FakeKantata, client: KantataClient, tmp_path: Path
+) -> None:
+    summary = await export(client, "users", tmp_path / "u.ndjson", per_page=5, first_window=4)
+    assert summary.records == len(visible(fake))
+    first = [r for r in fake.requests if r.path == "users"][:4]
+    assert [r.query["page"] for r in first] == ["1", "2", "3", "4"]
+    with pytest.raises(ValueError, match="first_window"):
+        await export(client, "users", tmp_path / "v.ndjson", first_window=9)
+
+
 async def test_an_export_with_a_bad_token_sends_one_request(
     fake: FakeKantata, tmp_path: Path
 ) -> None:
