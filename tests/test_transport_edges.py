@@ -22,6 +22,7 @@ from kantata_async import (
     NotFoundError,
     RedirectError,
     ResponseTooLargeError,
+    ResponseValidationError,
     RetryPolicy,
     UnexpectedRedirectError,
 )
@@ -119,6 +120,23 @@ async def test_a_write_answered_with_a_redirect_is_not_followed(status: bytes, c
         assert "hunter2" not in text and TOKEN not in text
     assert not any(path.startswith("GET") for path in server.paths)
     assert len(server.paths) == 1
+
+
+@pytest.mark.parametrize("call", ["create", "get", "list", "nested"])
+async def test_an_answer_of_another_record_type_is_a_validation_error(call: str) -> None:
+    # A server (or whatever stands in front of it) answers every request with a user.
+    async with RawServer(response(body=USER)) as server, client_for(server.url()) as client:
+        memberships = client.workweek_memberships
+        with pytest.raises(ResponseValidationError, match=r"expected \w+ records, but"):
+            if call == "create":
+                await memberships.create(user_id="12", start_date=date(2026, 1, 4))
+            elif call == "get":
+                await memberships.get("5")
+            elif call == "list":
+                await memberships.list()
+            else:  # a nested level, fetched by the SDK with only=
+                await client.account_memberships.list(only=["1"])
+    assert client.graph.get("users", "1") is None  # nothing of it was merged
 
 
 async def test_a_get_follows_a_same_origin_redirect_with_its_token() -> None:
