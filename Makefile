@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean generate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,13 +28,20 @@ demo: $(if $(wildcard $(STAMP)),$(STAMP),$(RUNTIME_STAMP))
 
 test: lint typecheck unit
 
+# Every collection's models and resources, from the facts in kantata_async/testing/facts.
+generate: $(STAMP)
+	$(BIN)/python tools/codegen/generate.py
+
+# The committed kantata_async/_generated must be what the facts generate.
 lint: $(STAMP)
-	$(BIN)/ruff check kantata_async tests benchmarks examples
-	$(BIN)/ruff format --check kantata_async tests benchmarks examples
+	$(BIN)/ruff check kantata_async tests benchmarks examples tools
+	$(BIN)/ruff format --check kantata_async tests benchmarks examples tools
+	$(BIN)/python tools/codegen/generate.py --check
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict kantata_async
 	$(BIN)/mypy --strict examples
+	$(BIN)/mypy --strict tools/codegen
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -7,11 +7,11 @@ import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, get_args
 
+from ._generated import CollectionKey
 from ._query import Kind, check_id
-from .resources.users import LIST_FILTERS as USER_FILTERS
-from .resources.workweek_memberships import LIST_FILTERS as WORKWEEK_MEMBERSHIP_FILTERS
+from .resources._registry import RESOURCES
 from .sync import Watermark
 
 __all__ = [
@@ -26,10 +26,10 @@ __all__ = [
 ]
 
 FILTERS: Mapping[str, Mapping[str, Kind]] = {
-    "users": USER_FILTERS,
-    "workweek_memberships": WORKWEEK_MEMBERSHIP_FILTERS,
+    key: {**RESOURCES[key].filters, "only": Kind.IDS} for key in get_args(CollectionKey)
 }
-"""The `--filter` names per resource, and how each value is read."""
+"""The `--filter` names per resource, and how each value is read: the resource's own table,
+the same declaration its `list()` reads."""
 
 _KIND_HINT = {
     Kind.BOOL: "true|false",

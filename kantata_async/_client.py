@@ -5,30 +5,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl as ssl_module
+from collections.abc import Mapping
 from types import TracebackType
+from typing import Any
 
 import aiohttp
 from yarl import URL
 
 from ._errors import ClientClosedError, EventLoopError
+from ._generated.client import Resources
 from ._graph import Graph
+from ._models.base import Model
 from ._retry import RetryPolicy
 from ._secret import Secret
-from ._transport import Transport
+from ._transport import Body, Transport
 from ._urls import checked_base_url
-from .models import (
-    AccountMembership,
-    CustomFieldValue,
-    ExternalReference,
-    Model,
-    Role,
-    Skill,
-    SkillMembership,
-    Workweek,
-)
-from .resources.collections import Collection
-from .resources.users import Users
-from .resources.workweek_memberships import WorkweekMemberships
+from .resources._base import Resource
+from .resources._registry import RESOURCES
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_RESPONSE_BYTES", "KantataClient"]
 
@@ -60,7 +53,42 @@ def _user_agent() -> str:
     return f"kantata_async/{__version__} aiohttp/{aiohttp.__version__}"
 
 
-class KantataClient:
+class _API:
+    """The client's internal request API, all a resource may use of it (`ClientAPI`)."""
+
+    def __init__(self, client: KantataClient) -> None:
+        self._client = client
+
+    @property
+    def graph(self) -> Graph:
+        return self._client.graph
+
+    @property
+    def max_concurrency(self) -> int:
+        return self._client.max_concurrency
+
+    async def request(
+        self,
+        method: str,
+        path: tuple[str, ...],
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Body = None,
+    ) -> Any:
+        transport = self._client._transport_for_call()
+        return await transport.request(method, path, params=params, body=body)
+
+    def redact(self, text: str) -> str:
+        return self._client._transport_for_call().redact(text)
+
+    def resource(self, key: str) -> Resource[Model] | None:
+        if key not in RESOURCES:
+            return None
+        found: Resource[Model] = getattr(self._client, key)
+        return found
+
+
+class KantataClient(Resources):
     """An async client for the Kantata OX API.
 
     Use it as an async context manager, one per application (in a web app, create it in the
@@ -72,7 +100,8 @@ class KantataClient:
                 print(user.full_name, [s.name for s in user.skills])
 
     Every response of every call merges into `client.graph`, so the same record is the same
-    object across calls, updated in place.
+    object across calls, updated in place. Every Kantata collection is an attribute named by
+    its top-level key (`client.time_entries`, `client.workspaces`, ...), made on first use.
 
     Args:
         token: the OAuth bearer token. It never appears in errors, logs or reprs.
@@ -135,22 +164,7 @@ class KantataClient:
         self.retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
         self.user_agent = user_agent or _user_agent()
         self.graph = Graph()
-        self.users = Users(self)
-        self.workweek_memberships = WorkweekMemberships(self)
-        self.account_memberships: Collection[AccountMembership] = Collection(
-            self, "account_memberships"
-        )
-        self.skill_memberships: Collection[SkillMembership] = Collection(self, "skill_memberships")
-        self.skills: Collection[Skill] = Collection(self, "skills")
-        self.roles: Collection[Role] = Collection(self, "roles")
-        self.workweeks: Collection[Workweek] = Collection(self, "workweeks")
-        self.custom_field_values: Collection[CustomFieldValue] = Collection(
-            self, "custom_field_values"
-        )
-        self.external_references: Collection[ExternalReference] = Collection(
-            self, "external_references"
-        )
-        self._collections: dict[str, Collection[Model]] = {}
+        self._api = _API(self)
         self.__token = Secret(token)
         self._session = session
         if ssl is not None and not isinstance(ssl, ssl_module.SSLContext):
@@ -207,13 +221,6 @@ class KantataClient:
                 max_response_bytes=self.max_response_bytes,
             )
         return self._transport
-
-    def _collection(self, key: str) -> Collection[Model]:
-        """A read-only resource for any top-level key (used to resolve nested includes)."""
-        found = self._collections.get(key)
-        if found is None:
-            found = self._collections[key] = Collection(self, key)
-        return found
 
     async def __aenter__(self) -> KantataClient:
         self._transport_for_call()

@@ -22,9 +22,9 @@ import cattrs.gen
 from cattrs.strategies import configure_union_passthrough
 
 from ._errors import PayloadError
-from .models._base import Model, blank
-from .models._fields import to_datetime
-from .models._state import is_placeholder
+from ._models.base import Model, blank
+from ._models.fields import to_datetime
+from ._models.state import is_placeholder
 
 __all__ = ["converter", "from_dict", "to_dict", "validate"]
 

@@ -17,10 +17,9 @@ import attrs
 
 from ._convert import to_dict
 from ._json import dumps
-from .models import Model
-from .models._base import _REGISTRY
-from .models._relations import Relation
-from .models._state import is_placeholder
+from ._models.base import _REGISTRY, Model
+from ._models.relations import Relation
+from ._models.state import is_placeholder
 from .resources._nested import IncludeTree
 
 __all__ = ["ExportFormat", "RowWriter", "export_format"]

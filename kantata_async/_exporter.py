@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import gc
-import inspect
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import aclosing
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, Literal, TextIO, TypedDict, get_args
+from typing import TYPE_CHECKING, Any, TextIO, TypedDict, get_args
 
 from ._export_output import Output
 from ._export_rows import ExportFormat, RowWriter, export_format
 from ._export_summary import ExportError, ExportProgress, ExportSummary, fewer_records_warning
+from ._generated import CollectionKey
+from ._models.base import Model
 from ._query import MAX_PER_PAGE
-from .models import Model, User, WorkweekMembership
 from .resources._nested import parse_includes
-from .resources.users import Users
-from .resources.workweek_memberships import WorkweekMemberships
+from .resources._registry import RESOURCES
 from .sync import DEFAULT_OVERLAP, ChangeTracker, Watermark, as_watermark
 
 if TYPE_CHECKING:
@@ -34,22 +33,15 @@ __all__ = [
     "filter_names",
 ]
 
-ExportResource = Literal["users", "workweek_memberships"]
+ExportResource = CollectionKey
+"""The collections an export can stream: every one whose list is walked page by page."""
 ProgressCallback = Callable[["ExportProgress"], None]
 
 GC_EVERY = 25
 """Pages between the export's garbage collections (about 20 ms each, per 5,000 records)."""
 
-_MODELS: Final[dict[str, type[Model]]] = {
-    "users": User,
-    "workweek_memberships": WorkweekMembership,
-}
-_ENDPOINTS: Final[dict[str, type[Users] | type[WorkweekMemberships]]] = {
-    "users": Users,
-    "workweek_memberships": WorkweekMemberships,
-}
-# Keywords of `list()` that the export sets itself rather than taking as filters.
-_NOT_FILTERS = frozenset({"self", "include", "per_page"})
+# Keywords of `list()` an export takes among its filters (it sets `include` and `per_page`).
+_LIST_KEYWORDS = ("only", "optional_fields", "order")
 
 
 class ExportOptions(TypedDict, total=False):
@@ -103,7 +95,7 @@ class Exporter:
         gc_every: int | None = GC_EVERY,
         csv_formula_guard: bool = True,
     ) -> None:
-        if resource not in _MODELS:
+        if resource not in get_args(ExportResource):
             raise ValueError(
                 f"resource must be one of {', '.join(get_args(ExportResource))}, got {resource!r}"
             )
@@ -119,7 +111,7 @@ class Exporter:
             raise ValueError(f"first_window must be from 1 to the concurrency ({width})")
         self._first_window = first_window
         endpoint = getattr(client, resource)
-        _, self._tree = parse_includes(resource, endpoint.includes, include)
+        _, self._tree = parse_includes(resource, include)
         given = dict(filters or {})
         valid = filter_names(resource)
         unknown = sorted(set(given) - set(valid))
@@ -135,6 +127,8 @@ class Exporter:
         if since is not None:
             if "updated_after" in given:
                 raise ValueError("pass since= or the updated_after filter, not both")
+            if "updated_after" not in RESOURCES[resource].filters:
+                raise ValueError(f"{resource} has no updated_after filter: since= needs one")
             self._tracker = ChangeTracker(as_watermark(since), overlap)
             given["updated_after"] = self._tracker.updated_after
         self.watermark: Watermark | None = None
@@ -148,7 +142,7 @@ class Exporter:
         self._output = Output(out)  # opens nothing until run()
         self._concurrency = concurrency
         self._on_progress = on_progress
-        self._cls = _MODELS[resource]
+        self._cls: type[Model] = RESOURCES[resource].model
         self._requests_at_start = 0
         self._retries_at_start = 0
         # The export's own counts, apart from the walk's `stats`: records written, records
@@ -311,6 +305,5 @@ class Exporter:
 
 
 def filter_names(resource: str) -> list[str]:
-    """The filter names `export` takes for `resource`: the keywords of its `list()`."""
-    endpoint = _ENDPOINTS[resource]
-    return sorted(n for n in inspect.signature(endpoint.list).parameters if n not in _NOT_FILTERS)
+    """The filter names `export` takes for `resource`: its `list()` filters and keywords."""
+    return sorted([*RESOURCES[resource].filters, *_LIST_KEYWORDS])

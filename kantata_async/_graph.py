@@ -4,8 +4,8 @@ Every top-level key of a Kantata envelope (`users`, `account_memberships`, ...) 
 records keyed by id. `Graph.merge` folds them into one object per `(key, id)`:
 
 - A new record becomes a model instance whose `__dict__` *is* the decoded JSON object (no
-  per-field copying; ids and dates convert lazily on first read, see `models._fields`). The
-  graph's own bookkeeping stays out of that dict (see `models._state`): any key is data.
+  per-field copying; ids and dates convert lazily on first read, see `_models.fields`). The
+  graph's own bookkeeping stays out of that dict (see `_models.state`): any key is data.
 - A record seen before updates the same instance in place. Present keys overwrite (an explicit
   `null` sets `None`), absent keys keep their value, and `updated_at` decides between payloads
   that arrive out of order: per field, the value from the newest payload that carried it wins.
@@ -29,9 +29,9 @@ from typing import Any, TypeVar, overload
 
 from ._errors import PayloadError
 from ._links import Linker, compiled_linker, malformed, reference_linker, unlink
-from .models._base import Model, record_class
-from .models._relations import Relation
-from .models._state import RecordState, is_placeholder, state_of
+from ._models.base import Model, record_class
+from ._models.relations import Relation
+from ._models.state import RecordState, is_placeholder, state_of
 
 __all__ = ["Graph", "Ticket"]
 

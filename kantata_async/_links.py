@@ -26,8 +26,8 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .models._base import Model
-from .models._relations import Relation
+from ._models.base import Model
+from ._models.relations import Relation
 
 __all__ = ["Linker", "compiled_linker", "reference_linker", "subject_key", "unlink"]
 

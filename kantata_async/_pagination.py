@@ -10,7 +10,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 from ._errors import PaginationError, PayloadError
 from ._ids import IdSet
-from .models import Model
+from ._models.base import Model
 
 __all__ = ["Fetched", "ListRequest", "Page", "WalkStats"]
 
@@ -208,11 +208,17 @@ class ListRequest(Generic[M]):
         self._walks: weakref.WeakSet[AsyncGenerator[Any, None]] = weakref.WeakSet()
         self.stats = WalkStats()
 
-    async def _fetch(self, number: int) -> Page[M]:
+    async def page(self, number: int) -> Page[M]:
+        """Page `number` of the list (1 for the first), merged into the graph.
+
+        For a list by ids, page `n` is the `n`th chunk of 200 ids.
+        """
+        if number < 1 or (self._fixed_pages is not None and number > self._fixed_pages):
+            raise ValueError(f"no page {number}")
         return await self._build(number, await self._request(number))
 
     def __await__(self) -> Generator[Any, None, Page[M]]:
-        return self._fetch(1).__await__()
+        return self.page(1).__await__()
 
     def __aiter__(self) -> AsyncIterator[M]:
         walk = self._items()

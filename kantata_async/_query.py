@@ -9,17 +9,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
 __all__ = [
+    "BodyKind",
     "Kind",
+    "WriteBody",
     "check_choice",
     "check_id",
     "check_names",
     "check_per_page",
     "chunks",
+    "encode_body",
     "encode_params",
 ]
 
@@ -132,11 +136,98 @@ def _encode(name: str, kind: Kind, value: Any) -> str:
     raise ValueError(f"{name} must be a str or a mapping, got {type(value).__name__}")
 
 
-def encode_params(spec: Mapping[str, Kind], values: Mapping[str, Any]) -> dict[str, str]:
-    """Query parameters for the non-None `values`, each written as `spec` says."""
+def encode_params(
+    spec: Mapping[str, Kind], values: Mapping[str, Any], wire: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Query parameters for the non-None `values`, each written as `spec` says.
+
+    `wire` renames the parameters whose Python name is not their wire name (`except_`).
+    Raises `ValueError` for a name `spec` does not know, listing the valid ones.
+    """
+    unknown = sorted(set(values) - set(spec))
+    if unknown:
+        raise ValueError(
+            f"unknown filter(s) {', '.join(unknown)}; valid: {', '.join(sorted(spec)) or 'none'}"
+        )
     out = {}
     for name, value in values.items():
         if value is None:
             continue
-        out[name] = _encode(name, spec[name], value)
+        out[(wire or {}).get(name, name)] = _encode(name, spec[name], value)
     return out
+
+
+class BodyKind(Enum):
+    """How a write-body field is checked and sent (as a JSON value)."""
+
+    ID = "id"  # a Kantata id, sent as a JSON number
+    INT = "int"
+    FLOAT = "float"
+    BOOL = "bool"
+    STR = "str"
+    DATE = "date"  # a datetime.date, sent as YYYY-MM-DD
+    DATETIME = "datetime"  # an aware datetime, sent in ISO 8601
+    OBJECT = "object"  # a mapping, sent as a JSON object
+    LIST = "list"
+    ANY = "any"
+
+
+@dataclass(frozen=True)
+class WriteBody:
+    """The fields a write takes, under its wrapper key (`{"time_entry": {...}}`)."""
+
+    wrapper: str
+    fields: Mapping[str, BodyKind]
+    required: frozenset[str] = frozenset()
+    wire: Mapping[str, str] = field(default_factory=dict)
+
+
+def _body_value(name: str, kind: BodyKind, value: Any) -> Any:
+    if kind is BodyKind.ID:
+        return int(check_id(value, name))
+    if kind is BodyKind.INT:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be an int, got {value!r}")
+        return value
+    if kind is BodyKind.FLOAT:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{name} must be a number, got {value!r}")
+        return value
+    if kind is BodyKind.OBJECT:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{name} must be a mapping, got {type(value).__name__}")
+        return dict(value)
+    if kind is BodyKind.LIST:
+        if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+            raise ValueError(f"{name} must be a list, got {type(value).__name__}")
+        return list(value)
+    if kind is BodyKind.ANY:
+        return value
+    # BOOL, STR, DATE and DATETIME are written as the query parameters of their kind are.
+    text = _encode(name, Kind[kind.name], value)
+    return value if kind is BodyKind.BOOL else text
+
+
+def encode_body(spec: WriteBody, values: Mapping[str, Any]) -> dict[str, Any]:
+    """`{wrapper: {...}}` holding the non-None `values`, each checked as `spec` says.
+
+    Raises `ValueError` for an unknown field (listing the valid ones), a required one
+    missing, a value of the wrong type, or nothing to send.
+    """
+    unknown = sorted(set(values) - set(spec.fields))
+    if unknown:
+        raise ValueError(
+            f"{spec.wrapper}: unknown field(s) {', '.join(unknown)}; "
+            f"valid: {', '.join(sorted(spec.fields))}"
+        )
+    given = {k: v for k, v in values.items() if v is not None}
+    missing = sorted(spec.required - set(given))
+    if missing:
+        raise ValueError(f"{spec.wrapper}: {', '.join(missing)} required")
+    if not given:
+        raise ValueError(f"nothing to send: pass at least one {spec.wrapper} field")
+    return {
+        spec.wrapper: {
+            spec.wire.get(k, k): _body_value(k, spec.fields[k], v) for k, v in given.items()
+        }
+    }

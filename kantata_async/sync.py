@@ -25,8 +25,8 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from ._models.base import Model
 from ._pagination import ListRequest
-from .models import Model
 
 __all__ = ["ChangeTracker", "Changes", "Watermark", "as_watermark", "changes"]
 

@@ -364,8 +364,12 @@ async def test_bad_arguments_fail_before_any_request(
         Exporter(client, "users", out, filters={"updated_after": datetime(2024, 1, 1)})  # noqa: DTZ001
     with pytest.raises(ValueError, match="format must be one of ndjson, csv"):
         Exporter(client, "users", out, format="xml")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="resource must be one of users, workweek_memberships"):
-        Exporter(client, "roles", out)  # type: ignore[arg-type]
+    with pytest.raises(
+        ValueError, match=r"resource must be one of .*time_entries.*, got 'gadgets'"
+    ):
+        Exporter(client, "gadgets", out)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="rate_card_table_rows"):  # its list needs a path id
+        Exporter(client, "rate_card_table_rows", out)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="concurrency"):
         Exporter(client, "users", out, concurrency=0)
     assert fake.requests == []

@@ -22,8 +22,8 @@ from kantata_async import (
     WorkweekMembership,
     to_dict,
 )
+from kantata_async._models.base import _record_classes
 from kantata_async.models import Record
-from kantata_async.models._base import _record_classes
 
 # -- 8. one bad record under a sideload key -------------------------------------------------
 

@@ -293,32 +293,32 @@ def test_extra_follows_later_merges(graph: Graph) -> None:
 
 def test_unknown_top_level_keys_become_generic_records(graph: Graph) -> None:
     payload = users_page()
-    payload["workspaces"] = {"1": {"id": "1", "title": "Rebrand", "participant_ids": ["7"]}}
-    payload["results"].append({"key": "workspaces", "id": "1"})  # results may mix keys
+    payload["gadgets"] = {"1": {"id": "1", "title": "Rebrand", "participant_ids": ["7"]}}
+    payload["results"].append({"key": "gadgets", "id": "1"})  # results may mix keys
 
     held = graph.merge(payload)
 
-    workspace = graph.get("workspaces", "1")
-    assert held[2] is workspace
-    assert isinstance(workspace, Record)
-    assert type(workspace) is not Record  # a subclass made for the key
-    assert workspace.id == "1"
-    assert workspace.extra == {"title": "Rebrand", "participant_ids": ["7"]}
-    assert loaded_fields(workspace) == {"id": "1"}
-    assert graph.count("workspaces") == 1
+    gadget = graph.get("gadgets", "1")
+    assert held[2] is gadget
+    assert isinstance(gadget, Record)
+    assert type(gadget) is not Record  # a subclass made for the key
+    assert gadget.id == "1"
+    assert gadget.extra == {"title": "Rebrand", "participant_ids": ["7"]}
+    assert loaded_fields(gadget) == {"id": "1"}
+    assert graph.count("gadgets") == 1
     assert [type(o) for o in held[:2]] == [User, User]
 
 
 def test_unknown_key_as_primary_and_one_class_per_key(graph: Graph) -> None:
-    [first] = graph.merge(envelope("stories", {"1": {"id": "1", "title": "Kickoff"}}))
-    [second] = graph.merge(envelope("stories", {"2": {"id": "2", "title": "Wrap-up"}}))
-    [other] = graph.merge(envelope("workspaces", {"1": {"id": "1", "title": "Rebrand"}}))
+    [first] = graph.merge(envelope("gizmos", {"1": {"id": "1", "title": "Kickoff"}}))
+    [second] = graph.merge(envelope("gizmos", {"2": {"id": "2", "title": "Wrap-up"}}))
+    [other] = graph.merge(envelope("gadgets", {"1": {"id": "1", "title": "Rebrand"}}))
 
     assert type(first) is type(second)
     assert type(first) is not type(other)
     assert first.extra["title"] == "Kickoff"
-    assert graph.get("stories", "1") is first
-    assert graph.get("workspaces", "1") is other
+    assert graph.get("gizmos", "1") is first
+    assert graph.get("gadgets", "1") is other
 
 
 def test_a_record_without_id_gets_it_from_its_map_key(graph: Graph) -> None:

@@ -31,8 +31,7 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "end_date": st.one_of(
         st.none(), st.dates(date(2023, 1, 1), date(2025, 12, 31)).map(date.isoformat)
     ),
-    "monday_minutes": st.one_of(st.none(), st.integers(0, 600)),
-    "friday_minutes": st.one_of(st.none(), st.integers(0, 600)),
+    "workweek_id": st.sampled_from([3, "4", None]),
     "user_id": st.sampled_from([7, 8, "7", "8", None]),
     "note": st.one_of(st.none(), st.text(max_size=3)),  # not declared: lands in extra
 }

@@ -285,15 +285,15 @@ def test_subject_of_an_unmodelled_type_is_a_generic_record(graph: Graph) -> None
         envelope(
             "custom_field_values",
             {
-                "300": {"subject_type": "Workspace", "subject_id": 10},
-                "301": {"subject_ref": {"key": "workspaces", "id": "11"}},
+                "300": {"subject_type": "Gadget", "subject_id": 10},
+                "301": {"subject_ref": {"key": "gadgets", "id": "11"}},
             },
-            workspaces={"10": {"title": "Rebrand"}, "11": {"title": "Launch"}},
+            gadgets={"10": {"title": "Rebrand"}, "11": {"title": "Launch"}},
         )
     )
 
     assert isinstance(by_type.subject, Record)
-    assert by_type.subject is graph.get("workspaces", "10")
+    assert by_type.subject is graph.get("gadgets", "10")
     assert by_type.subject.extra == {"title": "Rebrand"}
     assert by_ref.subject.extra == {"title": "Launch"}
 
@@ -645,7 +645,7 @@ def test_repr_of_linked_objects_does_not_recurse(graph: Graph) -> None:
 
 def test_repr_with_dangling_links_and_of_a_generic_record(graph: Graph) -> None:
     [user] = graph.merge(envelope("users", {"7": {"role_id": "3", "skill_ids": ["5"]}}))
-    [workspace] = graph.merge(envelope("workspaces", {"1": {"title": "Rebrand"}}))
+    [gadget] = graph.merge(envelope("gadgets", {"1": {"title": "Rebrand"}}))
 
     assert repr(user) == "User(id='7', role_id='3', skill_ids=['5'])"
-    assert "Record(id='1'" in repr(workspace)
+    assert "Record(id='1'" in repr(gadget)

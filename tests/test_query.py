@@ -42,7 +42,6 @@ def test_encodes_every_kind() -> None:
             "day": date(2026, 1, 4),
             "at": at,
             "blob": {"7": [1, 2], "operation": "or"},
-            "ignored": None,
         },
     ) == {
         "flag": "false",
@@ -59,6 +58,14 @@ def test_encodes_every_kind() -> None:
 
 def test_none_values_are_left_out() -> None:
     assert encode_params(SPEC, {"flag": None, "text": None}) == {}
+
+
+def test_an_unknown_name_is_refused_and_a_python_name_goes_out_as_its_wire_name() -> None:
+    with pytest.raises(ValueError, match=r"unknown filter\(s\) colour; valid: at, blob, day"):
+        encode_params(SPEC, {"colour": "red"})
+    assert encode_params({"except_": Kind.IDS}, {"except_": [1]}, {"except_": "except"}) == {
+        "except": "1"
+    }
 
 
 @pytest.mark.parametrize(

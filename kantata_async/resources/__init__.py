@@ -1,6 +1,5 @@
-"""The API's resources, as `client.users` and `client.workweek_memberships` expose them."""
+"""The machinery of `client.<key>` resources, and the hand-written quirks of a few of them.
 
-from .users import Users
-from .workweek_memberships import WorkweekMemberships
-
-__all__ = ["Users", "WorkweekMemberships"]
+The resources themselves are generated (`kantata_async._generated`), one per collection;
+`users` and `workweek_memberships` add what the facts cannot say (see their modules).
+"""

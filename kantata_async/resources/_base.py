@@ -1,62 +1,125 @@
-"""What every resource shares: sending a request and feeding the answer to the graph."""
+"""What every resource shares: turning arguments into requests and answers into the graph.
+
+A resource (generated per collection, see `kantata_async._generated`) is a table of facts
+(`key`, `path`, `includes`, `filters`, ...) and thin methods that call the helpers here.
+It talks to its client only through `ClientAPI`. Hand-written subclasses add quirks through
+three hooks: `_check_filters`, `_check_write` and `_after_write`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 from .._errors import PayloadError, ResponseValidationError
-from .._graph import Ticket
-from .._pagination import Fetched, ListRequest, Page, page_from_envelope
+from .._graph import Graph, Ticket
+from .._models.base import Model
+from .._pagination import ListRequest
 from .._query import (
-    MAX_PER_PAGE,
     Kind,
+    WriteBody,
     check_choice,
     check_id,
     check_names,
-    check_per_page,
-    chunks,
+    encode_body,
     encode_params,
 )
 from .._transport import Body
-from ..models import Model
-from ..models._base import record_class
+from ._listing import list_pages
 from ._nested import IncludeTree, load_nested, parse_includes
-
-if TYPE_CHECKING:
-    from .._client import KantataClient
+from ._registry import RESOURCES
 
 M = TypeVar("M", bound=Model)
 
-__all__ = ["Resource"]
+__all__ = ["ClientAPI", "Resource"]
 
 _READS = frozenset({"GET", "HEAD"})
 
 
+class ClientAPI(Protocol):
+    """What a resource needs of its client, and all it may use."""
+
+    @property
+    def graph(self) -> Graph: ...
+
+    @property
+    def max_concurrency(self) -> int: ...
+
+    async def request(
+        self,
+        method: str,
+        path: tuple[str, ...],
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Body = None,
+    ) -> Any:
+        """Send one request (retried as the client's policy says); the decoded JSON."""
+
+    def redact(self, text: str) -> str:
+        """`text` with the token blanked out."""
+
+    def resource(self, key: str) -> Resource[Model] | None:
+        """The resource of top-level key `key`, if the API has one."""
+
+
 class Resource(Generic[M]):
-    """Base of `client.users`, `client.workweek_memberships`: thin request builders."""
+    """Base of every `client.<key>`: thin request builders over the facts of one collection."""
 
-    path: str  # the collection's path and top-level key, e.g. "users"
-    singular: str  # the wrapper key of write bodies, e.g. "user"
-    includes: frozenset[str]  # what the server's `include=` takes here
-    optional_fields: frozenset[str] = frozenset()
-    orders: tuple[str, ...] = ()
+    key: ClassVar[str]  # the top-level key of its records, e.g. "time_entries"
+    path: ClassVar[tuple[str, ...]]  # its path segments ("{name}" for a path parameter)
+    model: ClassVar[type[Model]]
+    includes: ClassVar[frozenset[str]] = frozenset()  # what the server's `include=` takes
+    optional_fields: ClassVar[frozenset[str]] = frozenset()
+    orders: ClassVar[tuple[str, ...]] = ()  # the default first
+    filters: ClassVar[Mapping[str, Kind]] = {}
+    wire_names: ClassVar[Mapping[str, str]] = {}  # Python name -> wire name, where they differ
 
-    def __init__(self, client: KantataClient) -> None:
-        self._client = client
+    def __init__(self, api: ClientAPI) -> None:
+        self._api = api
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        key = cls.__dict__.get("key")
+        if isinstance(key, str):
+            RESOURCES.setdefault(key, cls)  # the generated class; quirk subclasses set no key
+
+    # -- hooks for hand-written subclasses ----------------------------------------------
+
+    def _check_filters(self, filters: Mapping[str, Any]) -> None:
+        """Raise `ValueError` for filters the API refuses together (before any request)."""
+
+    def _check_write(self, operation: str, fields: Mapping[str, Any]) -> None:
+        """Raise `ValueError` for write fields the API would refuse (before any request)."""
+
+    async def _after_write(
+        self, operation: str, record: M | None, fields: Mapping[str, Any]
+    ) -> None:
+        """Bring what a write (of `fields`) changed besides `record` up to date (`record` is
+        None after a delete of a record the graph did not hold)."""
 
     # -- building -----------------------------------------------------------------------
+
+    @staticmethod
+    def _id(value: str | int, name: str = "id") -> str:
+        return check_id(value, name)
+
+    def _path(self, **params: str | int) -> tuple[str, ...]:
+        """`path` with its `{name}` segments filled with checked ids."""
+        return tuple(
+            self._id(params[s[1:-1]], s[1:-1]) if s.startswith("{") else s for s in self.path
+        )
 
     def _read_params(
         self,
         include: Sequence[str] | None,
         optional_fields: Sequence[str] | None = None,
+        key: str | None = None,
     ) -> tuple[dict[str, str], IncludeTree]:
         """Query parameters for a read, and the nested include levels the SDK resolves."""
         params = {}
         tree: IncludeTree = {}
         if include is not None:
-            first, tree = parse_includes(self.path, self.includes, include)
+            first, tree = parse_includes(key or self.key, include)
             if first:
                 params["include"] = ",".join(first)
         if optional_fields:
@@ -86,12 +149,14 @@ class Resource(Generic[M]):
 
     def _list_request(
         self,
-        spec: Mapping[str, Kind],
         filters: Mapping[str, Any],
         include: Sequence[str] | None,
         optional_fields: Sequence[str] | None,
         order: str | None,
         per_page: int | None,
+        only: Sequence[str | int] | None = None,
+        *,
+        path: tuple[str, ...] | None = None,
     ) -> ListRequest[M]:
         """A list over this collection, with every parameter checked now."""
         params, tree = self._read_params(include, optional_fields)
@@ -101,8 +166,11 @@ class Resource(Generic[M]):
             # Pin the order for the walk, so concurrent pages see one stable sequence.
             params["order"] = self.orders[0]
         given = {k: v for k, v in filters.items() if v is not None}
-        params.update(encode_params(spec, given))
-        return self._list(params, per_page, tree, on_complete=self._completion(given))
+        self._check_filters(given)
+        params.update(encode_params(self.filters, given, self.wire_names))
+        if only is not None:
+            params["only"] = encode_params({"only": Kind.IDS}, {"only": only})["only"]
+        return list_pages(self, params, per_page, tree, path or self.path, self._completion(given))
 
     def _completion(self, filters: Mapping[str, Any]) -> Callable[[], None] | None:
         """For a list filtered only by its own foreign key (`user_ids=[...]` of memberships):
@@ -112,7 +180,7 @@ class Resource(Generic[M]):
         [(name, value)] = filters.items()
         found = [
             (rel.target, inverse)
-            for rel in self._model_relations().values()
+            for rel in self.model.__kantata_relations__.values()
             if not rel.many
             and name == f"{rel.field}s"
             and (inverse := rel.feeds.get(rel.target or "")) is not None
@@ -120,44 +188,17 @@ class Resource(Generic[M]):
         if not found:
             return None
         [(target, inverse)] = found
-        graph, ids = self._client.graph, [str(v) for v in value]
+        graph, ids = self._api.graph, [str(v) for v in value]
 
         def complete() -> None:
             for id_ in ids:
-                obj = graph.get(target, id_)
+                obj = graph.get(target or "", id_)
                 if obj is not None:
                     graph.mark_loaded(obj, inverse.name)
 
         return complete
 
-    def _model_relations(self) -> Mapping[str, Any]:
-        return record_class(self.path).__kantata_relations__
-
-    async def _read_one(
-        self,
-        path: tuple[str, ...],
-        include: Sequence[str] | None,
-        optional_fields: Sequence[str] | None = None,
-    ) -> M:
-        params, tree = self._read_params(include, optional_fields)
-        return await self._one("GET", path, params=params, tree=tree)
-
-    @staticmethod
-    def _id(value: str | int, name: str = "id") -> str:
-        return check_id(value, name)
-
     # -- sending ------------------------------------------------------------------------
-
-    async def _call(
-        self,
-        method: str,
-        path: tuple[str, ...],
-        *,
-        params: Mapping[str, str] | None = None,
-        body: Body = None,
-    ) -> Any:
-        transport = self._client._transport_for_call()
-        return await transport.request(method, path, params=params, body=body)
 
     async def _one(
         self,
@@ -167,10 +208,13 @@ class Resource(Generic[M]):
         params: Mapping[str, str] | None = None,
         body: Body = None,
         tree: IncludeTree | None = None,
-    ) -> M:
-        sent = self._client.graph.ticket()
-        payload = await self._call(method, path, params=params, body=body)
-        records = self._merge(method, path, payload, sent=sent)
+        expect: str | None = None,
+    ) -> Any:
+        """One request answered by an envelope naming (at least) one record of `expect`."""
+        key = expect or self.key
+        sent = self._api.graph.ticket()
+        payload = await self._api.request(method, path, params=params, body=body)
+        records = self._merge(method, path, payload, sent=sent, expect=key)
         if not records:
             raise ResponseValidationError(
                 "the response names no record in 'results'",
@@ -179,86 +223,177 @@ class Resource(Generic[M]):
                 status=200,
             )
         if tree:
-            await load_nested(self._client, self.path, records, tree)
+            await load_nested(self._api, key, records, tree)
         return records[0]
 
     def _merge(
-        self, method: str, path: tuple[str, ...], payload: Any, *, sent: Ticket | None
+        self,
+        method: str,
+        path: tuple[str, ...],
+        payload: Any,
+        *,
+        sent: Ticket | None,
+        expect: str | None = None,
     ) -> list[M]:
-        """Merge an answer whose primary records must be this collection's."""
-        where = "/".join(path)
+        """Merge an answer whose primary records must be under `expect` (this collection's)."""
+        key = expect or self.key
         try:
             results = payload.get("results") if isinstance(payload, dict) else None
             if isinstance(results, list):
                 keys = {e.get("key") for e in results if isinstance(e, dict)}
-                if keys - {self.path}:
+                if keys - {key}:
                     raise PayloadError(
-                        f"expected {self.path} records, but 'results' names "
-                        + ", ".join(sorted(map(str, keys - {self.path})))
+                        f"expected {key} records, but 'results' names "
+                        + ", ".join(sorted(map(str, keys - {key})))
                     )
             write = method not in _READS
-            return cast("list[M]", self._client.graph.merge(payload, sent=sent, write=write))
+            return cast("list[M]", self._api.graph.merge(payload, sent=sent, write=write))
         except PayloadError as err:
             # The message may quote the answer, and a server may echo the token in it.
-            message = self._client.transport.redact(str(err))
+            message = self._api.redact(str(err))
+            where = "/".join(path)
             raise ResponseValidationError(message, method=method, path=where, status=200) from err
 
-    def _list(
+    async def _read_one(
         self,
-        params: dict[str, str],
-        per_page: int | None,
-        tree: IncludeTree,
+        path: tuple[str, ...],
+        include: Sequence[str] | None,
+        optional_fields: Sequence[str] | None = None,
+    ) -> M:
+        params, tree = self._read_params(include, optional_fields)
+        return cast(M, await self._one("GET", path, params=params, tree=tree))
+
+    async def _get(
+        self, id: str | int, include: Sequence[str] | None, optional_fields: Sequence[str] | None
+    ) -> M:
+        return await self._read_one((*self.path, self._id(id)), include, optional_fields)
+
+    async def _create(
+        self, spec: WriteBody, fields: Mapping[str, Any], include: Sequence[str] | None
+    ) -> M:
+        return await self._act_record("POST", (), spec, fields, include, operation="create")
+
+    async def _update(
+        self,
+        id: str | int,
+        spec: WriteBody,
+        fields: Mapping[str, Any],
+        include: Sequence[str] | None,
+    ) -> M:
+        rid = self._id(id)
+        return await self._act_record("PUT", (rid,), spec, fields, include, operation="update")
+
+    async def _act_record(
+        self,
+        method: str,
+        segments: tuple[str, ...],
+        spec: WriteBody | None,
+        fields: Mapping[str, Any],
+        include: Sequence[str] | None,
         *,
-        on_complete: Callable[[], None] | None = None,
-    ) -> ListRequest[M]:
-        """The pages of `GET /<path>` with `params`: walked by page, or by id chunks.
-
-        Kantata does not paginate a list by ids (`only=`): every page number answers every
-        match. So such a list is one request per 200 ids, never a page walk.
-        """
-        size = check_per_page(per_page) if per_page is not None else None
-        by_ids = chunks(params.pop("only").split(",")) if "only" in params else None
-        graph = self._client.graph
-
-        async def request(page: int) -> Fetched:
-            if by_ids is not None:
-                query = dict(params, only=",".join(by_ids[page - 1]), per_page=str(MAX_PER_PAGE))
-            else:
-                query = dict(params, page=str(page))
-                if size is not None:
-                    query["per_page"] = str(size)
-            sent = graph.ticket()
-            payload = await self._call("GET", (self.path,), params=query)
-            if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
-                raise ResponseValidationError(
-                    "a list page must be a JSON object with a 'results' list",
-                    method="GET",
-                    path=self.path,
-                    status=200,
-                )
-            return Fetched(payload, sent)
-
-        async def build(page: int, fetched: Fetched) -> Page[M]:
-            items = self._merge("GET", (self.path,), fetched.payload, sent=fetched.sent)
-            if by_ids is not None:
-                self._check_asked(items, by_ids[page - 1])
-            if tree and items:
-                # The deeper levels arrive before the page does: its records come linked.
-                missing = await load_nested(self._client, self.path, items, tree)
-                listing.stats.unresolved += missing
-            chunk_count = len(by_ids) if by_ids is not None else None
-            return page_from_envelope(
-                fetched.payload, items, page, size or 20, listing._fetch, chunks=chunk_count
-            )
-
-        listing = ListRequest(
-            request,
-            build,
-            concurrency=self._client.max_concurrency,
-            pages=len(by_ids) if by_ids is not None else None,
-            on_complete=on_complete,
+        optional_fields: Sequence[str] | None = None,
+        operation: str | None = None,
+    ) -> M:
+        """A request under this collection's path answered by one of its records."""
+        operation = operation or "_".join(s for s in segments if not s.isdigit())
+        record = await self._act(
+            method, segments, spec, fields, include, optional_fields, None, operation
         )
-        return listing
+        if method not in _READS:
+            await self._after_write(operation, cast(M, record), fields)
+        return cast(M, record)
+
+    async def _act_other(
+        self,
+        method: str,
+        segments: tuple[str, ...],
+        spec: WriteBody | None,
+        fields: Mapping[str, Any],
+        include: Sequence[str] | None,
+        *,
+        expect: str,
+        optional_fields: Sequence[str] | None = None,
+    ) -> Model:
+        """A request under this collection's path answered by a record of another key."""
+        operation = "_".join(s for s in segments if not s.isdigit())
+        record = await self._act(
+            method, segments, spec, fields, include, optional_fields, expect, operation
+        )
+        return cast(Model, record)
+
+    async def _act(
+        self,
+        method: str,
+        segments: tuple[str, ...],
+        spec: WriteBody | None,
+        fields: Mapping[str, Any],
+        include: Sequence[str] | None,
+        optional_fields: Sequence[str] | None,
+        expect: str | None,
+        operation: str,
+    ) -> Any:
+        body = None
+        if spec is not None:
+            body = encode_body(spec, fields)
+            self._check_write(operation, fields)
+        rid = next((s for s in segments if s.isdigit()), None)
+        held = self._api.graph.get(self.key, rid) if rid is not None and expect is None else None
+        if method in _READS:
+            params, tree = self._read_params(include, optional_fields, expect)
+        else:
+            params, tree = self._write_params([held] if held else [], include, optional_fields)
+        path = (*self.path, *segments)
+        return await self._one(method, path, params=params, body=body, tree=tree, expect=expect)
+
+    async def _act_raw(
+        self,
+        method: str,
+        segments: tuple[str, ...],
+        spec: WriteBody | None,
+        fields: Mapping[str, Any],
+    ) -> Any:
+        """A request under this collection's path whose answer is not an envelope: its JSON."""
+        body = encode_body(spec, fields) if spec is not None else None
+        return await self._api.request(method, (*self.path, *segments), body=body)
+
+    async def _list_raw(
+        self, filters: Mapping[str, Any], *, path: tuple[str, ...] | None = None
+    ) -> Any:
+        """`GET` of a list whose answer is not an envelope: its JSON."""
+        given = {k: v for k, v in filters.items() if v is not None}
+        params = encode_params(self.filters, given, self.wire_names)
+        return await self._api.request("GET", path or self.path, params=params)
+
+    async def _delete(self, id: str | int) -> None:
+        rid = self._id(id)
+        graph = self._api.graph
+        held = cast("M | None", graph.get(self.key, rid))
+        await self._api.request("DELETE", (*self.path, rid))
+        graph.forget(self.key, rid)
+        await self._after_write("delete", held, {})
+
+    async def _delete_many(self, ids: Sequence[str | int]) -> None:
+        encoded = encode_params({"ids": Kind.IDS}, {"ids": ids})
+        await self._api.request("DELETE", self.path, params=encoded)
+        for rid in encoded["ids"].split(","):
+            self._api.graph.forget(self.key, rid)
+
+    async def _fetch_by_ids(self, ids: Sequence[str], include: Sequence[str]) -> list[M]:
+        """One request for up to 200 ids, with one level of include, merged into the graph.
+
+        It asks with `apply_default_filters=false` (Brainstem's switch, which Kantata's own
+        client sends on these requests): the records are wanted because something links to
+        them, so the filters that hide records from a plain list (disabled users, users who
+        share no project with you) must not hide them here.
+        """
+        params = {"only": ",".join(ids), "per_page": "200", "apply_default_filters": "false"}
+        if include:
+            params["include"] = ",".join(include)
+        sent = self._api.graph.ticket()
+        payload = await self._api.request("GET", self.path, params=params)
+        items = self._merge("GET", self.path, payload, sent=sent)
+        self._check_asked(items, ids)
+        return items
 
     def _check_asked(self, items: Sequence[Model], asked: Sequence[str]) -> None:
         """A list by ids must answer only records it asked for (else `only` was ignored)."""
@@ -270,13 +405,6 @@ class Resource(Generic[M]):
                 f"({', '.join(stray[:5])}{', ...' if len(stray) > 5 else ''}): the server "
                 "seems to ignore only=",
                 method="GET",
-                path=self.path,
+                path="/".join(self.path),
                 status=200,
             )
-
-    def _write_body(self, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """`{"user": {...}}` holding only the fields the caller passed."""
-        values = {k: v for k, v in fields.items() if v is not None}
-        if not values:
-            raise ValueError(f"nothing to send: pass at least one {self.singular} field")
-        return {self.singular: values}

@@ -14,34 +14,19 @@ import logging
 from collections.abc import Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._models.base import _REGISTRY, Model, is_loaded
+from .._models.relations import Relation
+from .._models.state import is_placeholder
 from .._query import chunks
-from ..models import Model
-from ..models._base import _REGISTRY, is_loaded
-from ..models._relations import Relation
-from ..models._state import is_placeholder
+from ._registry import RESOURCES
 
 if TYPE_CHECKING:
-    from .._client import KantataClient
+    from ._base import ClientAPI
 
-__all__ = ["READABLE_KEYS", "IncludeTree", "load_nested", "parse_includes"]
+__all__ = ["IncludeTree", "load_nested", "parse_includes"]
 
 log = logging.getLogger("kantata_async")
 T = TypeVar("T")
-
-# Top-level keys the SDK can fetch by id (`GET /<key>?only=...`) to resolve a deeper level.
-READABLE_KEYS = frozenset(
-    {
-        "users",
-        "account_memberships",
-        "skill_memberships",
-        "skills",
-        "roles",
-        "workweeks",
-        "workweek_memberships",
-        "custom_field_values",
-        "external_references",
-    }
-)
 
 # name -> subtree: {"account_membership": {"skill_memberships": {}}, "role": {}}
 IncludeTree = dict[str, "IncludeTree"]
@@ -93,22 +78,23 @@ def includable(key: str) -> list[str]:
     return sorted(r.include for r in cls.__kantata_relations__.values() if r.include)
 
 
-def _valid_paths(key: str, first_level: Iterable[str]) -> list[str]:
+def _valid_paths(key: str) -> list[str]:
     paths = []
-    for name in sorted(first_level):
+    for name in includable(key):
         paths.append(name)
         rel = relation_for(key, name)
-        if rel is not None and rel.target in READABLE_KEYS:
+        if rel is not None and rel.target in RESOURCES:
             paths += [f"{name}.{sub}" for sub in includable(rel.target)]
     return paths
 
 
-def parse_includes(
-    key: str, first_level: frozenset[str], include: Sequence[str]
-) -> tuple[list[str], IncludeTree]:
+def parse_includes(key: str, include: Sequence[str]) -> tuple[list[str], IncludeTree]:
     """Split `include` into what the server gets and the tree the SDK resolves.
 
-    Raises `ValueError` for an unknown name or path, listing the valid ones (two levels).
+    The first level is what records under `key` can include; a deeper level needs a
+    resource for the records it starts from (the SDK fetches them by id). Raises
+    `ValueError` for an unknown name or path, listing the valid ones (two levels), in the
+    form the argument takes.
     """
     if isinstance(include, str):
         raise ValueError(f"include must be a list of names, not a string: use [{include!r}]")
@@ -120,13 +106,12 @@ def parse_includes(
         current_key: str | None = key
         node = tree
         for depth, part in enumerate(parts):
-            allowed = first_level if depth == 0 else frozenset(includable(current_key or ""))
-            rel = relation_for(current_key or "", part) if part in allowed else None
+            rel = relation_for(current_key or "", part)
             nested_ok = depth + 1 < len(parts)
-            if rel is None or (nested_ok and rel.target not in READABLE_KEYS):
+            if rel is None or (nested_ok and rel.target not in RESOURCES):
                 raise ValueError(
                     f"include: {entry!r} is not valid here; choose from: "
-                    + ", ".join(_valid_paths(key, first_level))
+                    + ", ".join(_valid_paths(key))
                 )
             node = node.setdefault(part, {})
             current_key = rel.target
@@ -159,9 +144,7 @@ def _incomplete(obj: Model, names: Sequence[str]) -> bool:
     return False
 
 
-async def load_nested(
-    client: KantataClient, key: str, records: Sequence[Model], tree: IncludeTree
-) -> int:
+async def load_nested(api: ClientAPI, key: str, records: Sequence[Model], tree: IncludeTree) -> int:
     """Fetch every level below the first of `tree` for `records` (records under `key`).
 
     Returns how many records could not be loaded with their relations (the server did not
@@ -176,17 +159,16 @@ async def load_nested(
         assert rel is not None and rel.target is not None  # checked by parse_includes
         targets = _targets(records, rel.name)
         if targets:
-            jobs.append(_load_level(client, rel.target, targets, subtree))
+            jobs.append(_load_level(api, rel.target, targets, subtree))
     return sum(await gather_or_cancel(jobs))
 
 
-async def _load_level(
-    client: KantataClient, key: str, targets: list[Model], tree: IncludeTree
-) -> int:
+async def _load_level(api: ClientAPI, key: str, targets: list[Model], tree: IncludeTree) -> int:
     names = sorted(tree)
     missing = [t.__dict__["id"] for t in targets if _incomplete(t, names)]
-    collection = client._collection(key)
-    await gather_or_cancel([collection._fetch_by_ids(chunk, names) for chunk in chunks(missing)])
+    resource = api.resource(key)
+    assert resource is not None  # checked by parse_includes
+    await gather_or_cancel([resource._fetch_by_ids(chunk, names) for chunk in chunks(missing)])
     unresolved = [t for t in targets if _incomplete(t, names)]
     if unresolved:
         log.warning(
@@ -198,4 +180,4 @@ async def _load_level(
             ", ".join(t.__dict__["id"] for t in unresolved[:10]),
         )
     loaded = [t for t in targets if not is_placeholder(t)]
-    return len(unresolved) + await load_nested(client, key, loaded, tree)
+    return len(unresolved) + await load_nested(api, key, loaded, tree)

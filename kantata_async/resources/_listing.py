@@ -1,0 +1,77 @@
+"""The pages of a list: walked by page number, or, for a list by ids, by chunks of ids."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .._errors import ResponseValidationError
+from .._models.base import Model
+from .._pagination import Fetched, ListRequest, Page, page_from_envelope
+from .._query import MAX_PER_PAGE, check_per_page, chunks
+from ._nested import IncludeTree, load_nested
+
+if TYPE_CHECKING:
+    from ._base import Resource
+
+M = TypeVar("M", bound=Model)
+
+__all__ = ["list_pages"]
+
+
+def list_pages(
+    resource: Resource[M],
+    params: dict[str, str],
+    per_page: int | None,
+    tree: IncludeTree,
+    path: tuple[str, ...],
+    on_complete: Callable[[], None] | None = None,
+) -> ListRequest[M]:
+    """The pages of `GET <path>` with `params`: walked by page, or by id chunks.
+
+    Kantata does not paginate a list by ids (`only=`): every page number answers every
+    match. So such a list is one request per 200 ids, never a page walk.
+    """
+    api = resource._api
+    size = check_per_page(per_page) if per_page is not None else None
+    by_ids = chunks(params.pop("only").split(",")) if "only" in params else None
+
+    async def request(page: int) -> Fetched:
+        if by_ids is not None:
+            query = dict(params, only=",".join(by_ids[page - 1]), per_page=str(MAX_PER_PAGE))
+        else:
+            query = dict(params, page=str(page))
+            if size is not None:
+                query["per_page"] = str(size)
+        sent = api.graph.ticket()
+        payload: Any = await api.request("GET", path, params=query)
+        if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
+            raise ResponseValidationError(
+                "a list page must be a JSON object with a 'results' list",
+                method="GET",
+                path="/".join(path),
+                status=200,
+            )
+        return Fetched(payload, sent)
+
+    async def build(page: int, fetched: Fetched) -> Page[M]:
+        items = resource._merge("GET", path, fetched.payload, sent=fetched.sent)
+        if by_ids is not None:
+            resource._check_asked(items, by_ids[page - 1])
+        if tree and items:
+            # The deeper levels arrive before the page does: its records come linked.
+            missing = await load_nested(api, resource.key, items, tree)
+            listing.stats.unresolved += missing
+        chunk_count = len(by_ids) if by_ids is not None else None
+        return page_from_envelope(
+            fetched.payload, items, page, size or 20, listing.page, chunks=chunk_count
+        )
+
+    listing = ListRequest(
+        request,
+        build,
+        concurrency=api.max_concurrency,
+        pages=len(by_ids) if by_ids is not None else None,
+        on_complete=on_complete,
+    )
+    return listing
