@@ -96,6 +96,42 @@ def _client(known: dict[str, facts.Collection]) -> str:
     return "\n".join(lines)
 
 
+README = ROOT / "README.md"
+START, END = "<!-- collections: start -->", "<!-- collections: end -->"
+
+
+def collections_table() -> str:
+    """The README's list of every collection (between its markers)."""
+    known = facts.collections(facts.load())
+    rows = ["| `client.` | path | model | operations |", "|---|---|---|---|"]
+    for key, coll in sorted(known.items()):
+        if not coll.listable:
+            continue
+        ops = ["list" if not coll.raw else "list (raw JSON)"]
+        ops += [
+            name
+            for name, have in (
+                ("get", coll.show),
+                ("create", coll.create is not None),
+                ("update", coll.update is not None),
+                ("delete", coll.delete),
+                ("delete_many", coll.delete_many),
+            )
+            if have
+        ]
+        ops += [name for _, name in emit.action_names(coll)]
+        ops += sorted(quirks.HAND_EXTRAS.get(key, ()))
+        model = f"`{coll.model}`" if coll.model else "-"
+        rows.append(f"| `{key}` | `/{'/'.join(coll.path)}` | {model} | {', '.join(ops)} |")
+    return "\n".join(rows)
+
+
+def _readme(text: str) -> str:
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{collections_table()}\n{END}{tail}"
+
+
 def _ruff(where: Path) -> None:
     ruff = Path(sys.executable).with_name("ruff")
     command = str(ruff) if ruff.exists() else "ruff"
@@ -133,6 +169,10 @@ def check() -> int:
                         :40
                     ]
                 )
+    readme = README.read_text("utf-8")
+    if _readme(readme) != readme:
+        changed.append("README.md")
+        print("README.md: the list of collections differs from the facts")
     if changed:
         print(f"\n{len(changed)} generated file(s) differ from the facts: run `make generate`.")
         return 1
@@ -146,6 +186,7 @@ def main() -> int:
     if args.check:
         return check()
     write(TARGET)
+    README.write_text(_readme(README.read_text("utf-8")), "utf-8")
     return 0
 
 

@@ -60,3 +60,8 @@ INVERSES: dict[tuple[str, str], tuple[str, bool]] = {
     ("roles", "external_references"): ("subject", False),
     ("workweeks", "workweek_memberships"): ("workweek", True),
 }
+
+# Methods the hand-written resources add (listed in the README with the generated ones).
+HAND_EXTRAS: dict[str, tuple[str, ...]] = {
+    "users": ("capacity", "update_profile_photo", "reset_profile_photo"),
+}
