@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import os
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime
 
 from kantata_async import KantataClient
 from kantata_async.models import TimeEntry, Workspace
@@ -26,7 +26,7 @@ async def hours_per_project(client: KantataClient, since: date) -> dict[str, flo
     minutes: dict[str, int] = defaultdict(int)
     entries = client.time_entries.list(
         include=["workspace", "user"],
-        date_performed_between=f"{since.isoformat()}:{date.today().isoformat()}",
+        date_performed_between=f"{since.isoformat()}:{_today().isoformat()}",
         order="date_performed:desc",
     )
     async for entry in entries:
@@ -36,13 +36,17 @@ async def hours_per_project(client: KantataClient, since: date) -> dict[str, flo
     return {title: total / 60 for title, total in sorted(minutes.items())}
 
 
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
 def _workspace(entry: TimeEntry) -> Workspace | None:
     return entry.workspace
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--since", type=date.fromisoformat, default=date.today().replace(day=1))
+    parser.add_argument("--since", type=date.fromisoformat, default=_today().replace(day=1))
     args = parser.parse_args()
     token = os.environ["KANTATA_TOKEN"]
     base_url = os.environ.get("KANTATA_BASE_URL", DEFAULT_BASE_URL)
