@@ -73,12 +73,16 @@ class FieldNotLoadedError(NotLoadedError):
     Optional fields such as `User.bio` arrive only when asked for with `optional_fields=`.
     """
 
-    def __init__(self, obj_label: str, field: str) -> None:
+    def __init__(self, obj_label: str, field: str, *, optional: bool = False) -> None:
         self.field = field
+        how = (
+            f" It is an optional field: request it with optional_fields=[{field!r}]."
+            if optional
+            else ""
+        )
         super().__init__(
             f"{obj_label}.{field} is not loaded: no response has carried this field yet "
-            f"(it is absent, not null). If it is an optional field, request it with "
-            f"optional_fields=[{field!r}]."
+            f"(it is absent, not null).{how}"
         )
 
 

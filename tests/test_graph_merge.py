@@ -141,6 +141,15 @@ def test_a_field_never_carried_raises_field_not_loaded(graph: Graph) -> None:
     assert "optional_fields=['website']" in str(err)
 
 
+def test_a_field_that_is_not_optional_is_never_suggested_as_one(graph: Graph) -> None:
+    [user] = graph.merge(envelope("users", {"7": {"id": "7"}}))
+
+    with pytest.raises(FieldNotLoadedError) as info:
+        _ = user.headline
+
+    assert "optional_fields" not in str(info.value)
+
+
 def test_not_loaded_fields_work_with_getattr_default_and_hasattr(graph: Graph) -> None:
     [user, _] = graph.merge(users_page())
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .workweeks import Workweek  # noqa: F401
 
 
-@model("account_memberships")
+@model("account_memberships", optional=frozenset(["can_log_in", "non_participant"]))
 @define
 class AccountMembership(Model):
     """A record under `account_memberships`."""

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .workspaces import Workspace  # noqa: F401
 
 
-@model("expenses")
+@model("expenses", optional=frozenset(["user_can_edit"]))
 @define
 class Expense(Model):
     """A record under `expenses`."""

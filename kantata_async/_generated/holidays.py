@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .holiday_calendar_associations import HolidayCalendarAssociation  # noqa: F401
 
 
-@model("holidays")
+@model("holidays", optional=frozenset(["calendar_names_list"]))
 @define
 class Holiday(Model):
     """A record under `holidays`."""

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .users import User  # noqa: F401
 
 
-@model("insights_access_group_memberships")
+@model("insights_access_group_memberships", optional=frozenset(["account_permission", "user_name"]))
 @define
 class InsightsAccessGroupMembership(Model):
     """A record under `insights_access_group_memberships`."""

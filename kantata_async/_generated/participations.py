@@ -21,7 +21,18 @@ if TYPE_CHECKING:
     from .workspaces import Workspace  # noqa: F401
 
 
-@model("participations")
+@model(
+    "participations",
+    optional=frozenset(
+        [
+            "access_level",
+            "can_schedule_team_hours",
+            "can_schedule_their_hours",
+            "is_foreign_participant",
+            "permissions_label",
+        ]
+    ),
+)
 @define
 class Participation(Model):
     """A record under `participations`."""

@@ -17,7 +17,10 @@ if TYPE_CHECKING:
     from .roles import Role  # noqa: F401
 
 
-@model("project_template_assignments")
+@model(
+    "project_template_assignments",
+    optional=frozenset(["role_initials", "role_name", "total_count", "total_estimated_minutes"]),
+)
 @define
 class ProjectTemplateAssignment(Model):
     """A record under `project_template_assignments`."""

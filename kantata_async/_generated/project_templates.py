@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .users import User  # noqa: F401
 
 
-@model("project_templates")
+@model("project_templates", optional=frozenset(["raw_json"]))
 @define
 class ProjectTemplate(Model):
     """A record under `project_templates`."""

@@ -28,7 +28,24 @@ if TYPE_CHECKING:
     from .workspaces import Workspace  # noqa: F401
 
 
-@model("stories")
+@model(
+    "stories",
+    optional=frozenset(
+        [
+            "archived_editable",
+            "can_align_time",
+            "can_edit",
+            "can_post",
+            "custom_task_status_id",
+            "formatted_description",
+            "has_out_of_bounds_sads",
+            "is_time_trackable_type",
+            "parsed_description",
+            "read_only",
+            "render_description_markdown",
+        ]
+    ),
+)
 @define
 class Story(Model):
     """A record under `stories`."""

@@ -14,7 +14,10 @@ from .._query import Kind
 from ..resources._base import Resource
 
 
-@model("subscribed_events")
+@model(
+    "subscribed_events",
+    optional=frozenset(["current_payload", "payload_changes", "previous_payload"]),
+)
 @define
 class SubscribedEvent(Model):
     """A record under `subscribed_events`."""

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .workspaces import Workspace  # noqa: F401
 
 
-@model("time_entries")
+@model("time_entries", optional=frozenset(["location_id", "user_can_edit"]))
 @define
 class TimeEntry(Model):
     """A record under `time_entries`."""

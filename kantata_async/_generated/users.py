@@ -24,7 +24,21 @@ if TYPE_CHECKING:
     from .workweek_memberships import WorkweekMembership  # noqa: F401
 
 
-@model("users")
+@model(
+    "users",
+    optional=frozenset(
+        [
+            "abbreviated_timezone",
+            "bio",
+            "city",
+            "classification",
+            "country",
+            "last_site_activity",
+            "state",
+            "website",
+        ]
+    ),
+)
 @define
 class User(Model):
     """A record under `users`."""

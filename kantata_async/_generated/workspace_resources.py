@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .workspaces import Workspace  # noqa: F401
 
 
-@model("workspace_resources")
+@model("workspace_resources", optional=frozenset(["resource_bill_rate", "resource_cost_rate"]))
 @define
 class WorkspaceResource(Model):
     """A record under `workspace_resources`."""

@@ -28,7 +28,26 @@ if TYPE_CHECKING:
     from .workspace_resources import WorkspaceResource  # noqa: F401
 
 
-@model("workspaces")
+@model(
+    "workspaces",
+    optional=frozenset(
+        [
+            "billable_minutes",
+            "client_lead_name",
+            "estimated_minutes",
+            "incoming_email_address",
+            "lock_date",
+            "minutes_logged",
+            "non_billable_minutes",
+            "provider_lead_name",
+            "revenue_recognition_method_id",
+            "revenue_recognition_method_name",
+            "stage",
+            "total_invoiced",
+            "total_minutes_approved",
+        ]
+    ),
+)
 @define
 class Workspace(Model):
     """A record under `workspaces`."""

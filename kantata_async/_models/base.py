@@ -77,6 +77,8 @@ class Model:
 
     __kantata_key__: ClassVar[str] = ""
     __kantata_fields__: ClassVar[frozenset[str]] = frozenset()
+    # Fields the API sends only when asked for with `optional_fields=`.
+    __kantata_optional__: ClassVar[frozenset[str]] = frozenset()
     __kantata_relations__: ClassVar[Mapping[str, Relation]] = {}
     # field -> "id" | "ids" | "time": the fields `to_dict` may have to convert.
     __kantata_fixups__: ClassVar[Mapping[str, str]] = {}
@@ -127,14 +129,16 @@ define = attrs.define(eq=False, kw_only=True, slots=False, repr=False)
 the instance dict), identity-compared, every field keyword-only."""
 
 
-def model(key: str) -> Callable[[type[M]], type[M]]:
+def model(key: str, *, optional: frozenset[str] = frozenset()) -> Callable[[type[M]], type[M]]:
     """Register an attrs model class for a top-level response key and install its descriptors.
 
-    Apply it above `@attrs.define(slots=False, ...)`: the instance dict must exist, because
-    the graph adopts the decoded JSON object as that dict.
+    Apply it above `@define`: the instance dict must exist, because the graph adopts the
+    decoded JSON object as that dict. `optional` names the fields the API sends only when
+    asked for with `optional_fields=`.
     """
 
     def register(cls: type[M]) -> type[M]:
+        cls.__kantata_optional__ = optional
         fields = attrs.fields(cast(Any, cls))
         for f in fields:
             setattr(cls, f.name, field_descriptor(f))

@@ -31,6 +31,12 @@ def label(obj: Model) -> str:
     return f"{type(obj).__kantata_key__}/{obj.__dict__.get('id', '?')}"
 
 
+def not_loaded(obj: Model, name: str) -> FieldNotLoadedError:
+    """The error for a field no response carried, naming `optional_fields=` when it is one."""
+    optional = name in type(obj).__kantata_optional__
+    return FieldNotLoadedError(label(obj), name, optional=optional)
+
+
 def to_datetime(value: str) -> datetime:
     """An ISO 8601 timestamp as an aware datetime (a bare one is taken as UTC)."""
     parsed = datetime.fromisoformat(value)
@@ -56,7 +62,7 @@ class _PlainField:
     def __get__(self, obj: Model | None, owner: type | None = None) -> Any:
         if obj is None:
             return self
-        raise FieldNotLoadedError(label(obj), self.name)
+        raise not_loaded(obj, self.name)
 
 
 class _ConvertedField:
@@ -76,7 +82,7 @@ class _ConvertedField:
         try:
             value = d[self.name]
         except KeyError:
-            raise FieldNotLoadedError(label(obj), self.name) from None
+            raise not_loaded(obj, self.name) from None
         if type(value) is not self.raw_type:
             return value
         if self.raw_type is not str:
@@ -115,7 +121,7 @@ class _IdListField(_ConvertedField):
             return self
         d = obj.__dict__
         if self.name not in d:
-            raise FieldNotLoadedError(label(obj), self.name)
+            raise not_loaded(obj, self.name)
         value = d[self.name]
         if type(value) is list and any(type(v) is not str for v in value):
             value = d[self.name] = _to_id_list(value)

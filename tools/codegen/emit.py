@@ -141,7 +141,10 @@ def _targets(coll: Collection, known: dict[str, Collection]) -> dict[str, str]:
 
 
 def model_lines(coll: Collection, known: dict[str, Collection]) -> list[str]:
-    lines = ["", "", f"@model({coll.key!r})", "@define", f"class {coll.model}(Model):"]
+    optional = (
+        f", optional=frozenset({sorted(coll.optional_fields)!r})" if coll.optional_fields else ""
+    )
+    lines = ["", "", f"@model({coll.key!r}{optional})", "@define", f"class {coll.model}(Model):"]
     lines += [f'    """A record under `{coll.key}`."""', ""]
     for name, annotation in coll.fields.items():
         lines.append(f"    {name}: {annotation}" + ("" if name == "id" else " = ABSENT"))
