@@ -16,6 +16,7 @@ from ._errors import ClientClosedError, EventLoopError
 from ._generated.client import Resources
 from ._graph import Graph
 from ._models.base import Model
+from ._raw import RawCalls
 from ._retry import RetryPolicy
 from ._secret import Secret
 from ._transport import Body, Transport
@@ -88,7 +89,7 @@ class _API:
         return found
 
 
-class KantataClient(Resources):
+class KantataClient(Resources, RawCalls):
     """An async client for the Kantata OX API.
 
     Use it as an async context manager, one per application (in a web app, create it in the
@@ -101,7 +102,9 @@ class KantataClient(Resources):
 
     Every response of every call merges into `client.graph`, so the same record is the same
     object across calls, updated in place. Every Kantata collection is an attribute named by
-    its top-level key (`client.time_entries`, `client.workspaces`, ...), made on first use.
+    its top-level key (`client.time_entries`, `client.workspaces`, ...), made on first use;
+    `client.get("path", params=...)` (and `post`, `put`, `delete`, `get_json`) reaches any
+    other path with the same retries, limits and graph.
 
     Args:
         token: the OAuth bearer token. It never appears in errors, logs or reprs.

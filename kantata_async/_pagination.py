@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+)
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -76,6 +83,14 @@ class Page(Generic[M]):
         if not self.has_next_page():
             raise ValueError(f"page {self.page_number} is the last page")
         return await self._fetch(self.page_number + 1)
+
+    def __iter__(self) -> Iterator[M]:
+        """The page's records: `for user in page`."""
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        """How many records the page holds: `len(page)`."""
+        return len(self.items)
 
     def __repr__(self) -> str:
         return (

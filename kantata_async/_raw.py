@@ -1,0 +1,105 @@
+"""Raw calls: any path of the API, with the client's retries, limits, errors and graph.
+
+For what the generated resources do not cover (an endpoint added after the facts, a
+parameter they do not know): `await client.get("time_entries", params={...})` sends the
+request as every resource does and merges an envelope into `client.graph`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._errors import PayloadError, ResponseValidationError
+from ._models.base import Model
+
+if TYPE_CHECKING:
+    from .resources._base import ClientAPI
+
+__all__ = ["RawCalls"]
+
+_SEGMENT = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+def _segments(path: str) -> tuple[str, ...]:
+    """`"time_entries/5"` as path segments; ValueError for one that could leave the API root."""
+    parts = tuple(path.strip("/").removesuffix(".json").split("/"))
+    for part in parts:
+        if not _SEGMENT.fullmatch(part) or part in (".", ".."):
+            raise ValueError(f"path {path!r}: {part!r} is not a path segment of the API")
+    return parts
+
+
+class RawCalls:
+    """`get`, `post`, `put`, `delete` and `get_json` on any path under the API root."""
+
+    _api: ClientAPI
+
+    async def get(self, path: str, *, params: Mapping[str, str] | None = None) -> list[Model]:
+        """`GET <path>`: the primary records of the envelope, merged into the graph.
+
+        page = await client.get("time_entries", params={"workspace_id": "5"})
+        """
+        return await self._records("GET", path, params, None)
+
+    async def post(
+        self,
+        path: str,
+        *,
+        json: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> list[Model]:
+        """`POST <path>` with a JSON body (never retried once sent); the records answered."""
+        return await self._records("POST", path, params, json)
+
+    async def put(
+        self,
+        path: str,
+        *,
+        json: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> list[Model]:
+        """`PUT <path>` with a JSON body; the records answered, merged into the graph."""
+        return await self._records("PUT", path, params, json)
+
+    async def delete(self, path: str, *, params: Mapping[str, str] | None = None) -> None:
+        """`DELETE <path>`. The graph forgets `<key>/<id>` when the path names one."""
+        parts = _segments(path)
+        await self._api.request("DELETE", parts, params=params)
+        if len(parts) == 2 and parts[1].isdigit():
+            self._api.graph.forget(parts[0], parts[1])
+
+    async def get_json(self, path: str, *, params: Mapping[str, str] | None = None) -> Any:
+        """`GET <path>`: the decoded JSON as it came, merged into nothing (for an answer that
+        is not an envelope, such as `users/{id}/capacity`)."""
+        return await self._api.request("GET", _segments(path), params=params)
+
+    async def _records(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        body: Mapping[str, Any] | None,
+    ) -> list[Model]:
+        parts = _segments(path)
+        graph = self._api.graph
+        sent = graph.ticket()
+        payload = await self._api.request(method, parts, params=params, body=body)
+        if payload is None:  # 204: nothing to merge
+            return []
+        if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
+            raise ResponseValidationError(
+                "the answer is not an envelope (no 'results' list): client.get_json gives "
+                "its JSON as it came",
+                method=method,
+                path="/".join(parts),
+                status=200,
+            )
+        try:
+            return graph.merge(payload, sent=sent, write=method != "GET")
+        except PayloadError as err:
+            message = self._api.redact(str(err))
+            raise ResponseValidationError(
+                message, method=method, path="/".join(parts), status=200
+            ) from err
