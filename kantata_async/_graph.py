@@ -24,34 +24,20 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any, TypeVar, overload
 
-from ._errors import PayloadError
+from ._envelope import check_envelope
 from ._links import Linker, compiled_linker, malformed, reference_linker, unlink
 from ._models.base import Model, record_class
 from ._models.relations import Relation
 from ._models.state import RecordState, is_placeholder, state_of
+from ._newest import merge_newest
 
 __all__ = ["Graph", "Ticket"]
 
 log = logging.getLogger("kantata_async")
 
 M = TypeVar("M", bound=Model)
-
-_ENVELOPE_KEYS = frozenset({"count", "meta", "results"})
-
-
-def _stamp(value: Any) -> datetime | None:
-    """`updated_at` as a comparable aware datetime, or None when it is missing or unreadable."""
-    if type(value) is str:
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return None
 
 
 class Ticket:
@@ -186,7 +172,7 @@ class Graph:
         or `results` names a record the payload does not carry. A record under a sideload
         key that is not a JSON object is skipped (with a warning); the others merge.
         """
-        results, maps = self._check(payload)
+        results, maps = check_envelope(payload)
         primary = {key for key, _ in results}
         # Sideloads first, primaries last: a key that is both (a user and its manager under
         # `users`) is one map and merges once.
@@ -277,45 +263,6 @@ class Graph:
             else:
                 del self._tombstones[key]
 
-    def _check(
-        self, payload: Mapping[str, Any]
-    ) -> tuple[list[tuple[str, str]], dict[str, dict[str, dict[str, Any]]]]:
-        """Validate the envelope's shape before anything is merged."""
-        if not isinstance(payload, Mapping):
-            raise PayloadError(f"expected a JSON object envelope, got {type(payload).__name__}")
-        maps: dict[str, dict[str, dict[str, Any]]] = {}
-        for key, value in payload.items():
-            if key in _ENVELOPE_KEYS:
-                continue
-            if not isinstance(value, dict):
-                log.debug("skipping top-level key %r: not a map of records", key)
-                continue
-            if not {*map(type, value.values())} <= {dict}:
-                bad = [i for i, record in value.items() if type(record) is not dict]
-                log.warning(
-                    "skipping %d record(s) under %r that are not JSON objects (ids %s)",
-                    len(bad),
-                    key,
-                    ", ".join(repr(i) for i in bad[:10]),
-                )
-                value = {i: record for i, record in value.items() if type(record) is dict}
-            maps[key] = value
-        raw_results = payload.get("results", [])
-        if not isinstance(raw_results, list):
-            raise PayloadError(f"'results' must be a list, got {type(raw_results).__name__}")
-        results: list[tuple[str, str]] = []
-        for entry in raw_results:
-            if not isinstance(entry, dict) or "key" not in entry or "id" not in entry:
-                raise PayloadError(f"each entry of 'results' needs 'key' and 'id', got {entry!r}")
-            key, id_ = str(entry["key"]), str(entry["id"])
-            if id_ not in maps.get(key, {}):
-                raise PayloadError(
-                    f"'results' names {key}/{id_}, but the payload has no such record "
-                    f"under its {key!r} key"
-                )
-            results.append((key, id_))
-        return results, maps
-
     @staticmethod
     def _link_specs(cls: type[Model]) -> tuple[Relation, ...]:
         """The forward relations of `cls`: those whose ids the record itself carries."""
@@ -338,7 +285,7 @@ class Graph:
         answer is older than what it holds), and the ids skipped because the record was
         deleted after the request was sent. A new record's dict becomes its object's
         `__dict__`; a placeholder adopts the dict too; a record seen before is updated in
-        place (see `_update`).
+        place (see `merge_newest`).
         """
         self._merged_keys[key] = None
         cls = record_class(key)
@@ -379,14 +326,14 @@ class Graph:
                     obj.__dict__ = raw
                     updates[id_] = raw
                 else:
-                    updates[id_] = self._update(obj, d, raw)
+                    updates[id_] = merge_newest(obj, d, raw)
             elif state.placeholder:
                 obj.__dict__ = raw
                 state.placeholder = False
             elif cutoff is not None and (state.written if write else state.fence) > cutoff:
                 updates[id_] = {}  # an older answer than what the record holds
             else:
-                updates[id_] = self._update(obj, obj.__dict__, raw)
+                updates[id_] = merge_newest(obj, obj.__dict__, raw)
         self._offered += len(wm) - entries
         return updates, skipped
 
@@ -434,47 +381,6 @@ class Graph:
                     continue
                 state = state_of(merged[id_])
                 state.fence, state.written = fence, written
-
-    @staticmethod
-    def _update(obj: Model, d: dict[str, Any], raw: dict[str, Any]) -> Mapping[str, Any]:
-        """Merge `raw` into an existing record's dict; return the keys it applied.
-
-        Per field, the value from the newest payload (by `updated_at`) that carried it wins,
-        so the same payloads in any order give the same record. The record's state remembers
-        the stamp of fields whose value came from a payload older than the record's newest.
-        """
-        new_text = raw.get("updated_at")
-        cur_text = d.get("updated_at")
-        state = obj._state
-        older = state.older if state is not None else None
-        if new_text == cur_text and not older:
-            # The common case (the same version again, or records without `updated_at`).
-            d.update(raw)
-            return raw
-        new_s = _stamp(new_text)
-        cur_s = _stamp(cur_text)
-        if new_s is not None and cur_s is not None and new_s < cur_s:
-            if older is None:
-                older = state_of(obj).older = {}
-            applied = {}
-            for k, v in raw.items():
-                if k not in d or (k in older and older[k] < new_s):
-                    d[k] = applied[k] = v
-                    older[k] = new_s
-            return applied
-        if new_s is not None and cur_s is not None and new_s > cur_s:
-            # Fields the newer payload leaves out keep the stamp they had.
-            kept = [k for k in d if k not in raw]
-            if kept:
-                if older is None:
-                    older = state_of(obj).older = {}
-                for k in kept:
-                    older.setdefault(k, cur_s)
-        d.update(raw)
-        if older:
-            for k in raw:
-                older.pop(k, None)
-        return raw
 
     def _resolve(self, key: str, id_: Any) -> Model | None:
         """The object for `(key, id)`, or a new placeholder the record will fill.
