@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import ssl as ssl_module
 from collections.abc import Mapping
 from types import TracebackType
@@ -29,6 +30,8 @@ __all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_RESPONSE_BYTES", "KantataClient"]
 log = logging.getLogger("kantata_async")
 
 DEFAULT_BASE_URL = "https://api.mavenlink.com/api/v1/"
+TOKEN_ENV = "KANTATA_TOKEN"
+BASE_URL_ENV = "KANTATA_BASE_URL"
 # Kantata times requests out after 3 minutes; wait a little longer than the server does.
 DEFAULT_TIMEOUT = 185.0
 DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024
@@ -107,9 +110,10 @@ class KantataClient(Resources, RawCalls):
     other path with the same retries, limits and graph.
 
     Args:
-        token: the OAuth bearer token. It never appears in errors, logs or reprs.
-        base_url: the API root. Plain `http://` is refused unless the host is loopback or
-            `allow_insecure_http=True`.
+        token: the OAuth bearer token (default: `$KANTATA_TOKEN`). It never appears in
+            errors, logs or reprs.
+        base_url: the API root (default: `$KANTATA_BASE_URL`, else Kantata's). Plain
+            `http://` is refused unless the host is loopback or `allow_insecure_http=True`.
         max_concurrency: requests in flight at once, for the whole client.
         max_retries: retries for a failed idempotent request (see `RetryPolicy`).
         timeout: seconds for a whole request, including reading the body.
@@ -128,9 +132,9 @@ class KantataClient(Resources, RawCalls):
 
     def __init__(
         self,
-        token: str,
+        token: str | None = None,
         *,
-        base_url: str | URL = DEFAULT_BASE_URL,
+        base_url: str | URL | None = None,
         max_concurrency: int = 8,
         max_retries: int = 4,
         timeout: float = DEFAULT_TIMEOUT,
@@ -142,6 +146,14 @@ class KantataClient(Resources, RawCalls):
         ssl: ssl_module.SSLContext | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
+        if token is None:
+            token = os.environ.get(TOKEN_ENV)
+            if not token:
+                raise ValueError(
+                    f"no token: pass KantataClient(token) or set {TOKEN_ENV} in the environment"
+                )
+        if base_url is None:
+            base_url = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         if not isinstance(token, str) or not token.strip():
             raise ValueError("token must be a non-empty string")
         _check_header_value("token", token)

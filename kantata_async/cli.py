@@ -37,7 +37,7 @@ from ._cli_args import (
     read_token_file,
 )
 from ._cli_display import PROG, Console, ProgressDisplay, ProgressMode, format_summary
-from ._client import DEFAULT_BASE_URL, KantataClient
+from ._client import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, KantataClient
 from ._errors import KantataError
 from ._export_output import output_problem
 from ._export_summary import describe
@@ -48,8 +48,6 @@ __all__ = ["FILTERS", "ProgressDisplay", "UsageError", "format_summary", "main",
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
-TOKEN_ENV = "KANTATA_TOKEN"
-BASE_URL_ENV = "KANTATA_BASE_URL"
 
 
 # ---------------------------------------------------------------------------

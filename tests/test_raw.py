@@ -44,3 +44,19 @@ async def test_a_page_is_iterable_and_has_a_length(client: KantataClient) -> Non
     page = await client.users.list(per_page=7)
     assert len(page) == 7
     assert list(page) == page.items
+
+
+async def test_a_client_reads_its_token_and_base_url_from_the_environment(
+    fake: FakeKantata, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KANTATA_TOKEN", fake.token)
+    monkeypatch.setenv("KANTATA_BASE_URL", fake.base_url)
+    async with KantataClient() as client:
+        assert str(client.base_url) == fake.base_url
+        assert len(await client.users.list(per_page=3)) == 3
+    assert fake.requests[0].headers["authorization"] == f"Bearer {fake.token}"
+    monkeypatch.delenv("KANTATA_TOKEN")
+    with pytest.raises(
+        ValueError, match="no token: pass KantataClient.token. or set KANTATA_TOKEN"
+    ):
+        KantataClient()
