@@ -56,7 +56,5 @@ async def test_a_client_reads_its_token_and_base_url_from_the_environment(
         assert len(await client.users.list(per_page=3)) == 3
     assert fake.requests[0].headers["authorization"] == f"Bearer {fake.token}"
     monkeypatch.delenv("KANTATA_TOKEN")
-    with pytest.raises(
-        ValueError, match="no token: pass KantataClient.token. or set KANTATA_TOKEN"
-    ):
+    with pytest.raises(ValueError, match=r"no token: .* or set KANTATA_TOKEN"):
         KantataClient()
