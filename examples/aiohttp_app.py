@@ -16,7 +16,7 @@ Run it against the fake server that ships with the SDK (or a real account: leave
 
     python -m kantata_async.testing --users 50      # prints KANTATA_BASE_URL and KANTATA_TOKEN
     export KANTATA_BASE_URL=http://127.0.0.1:8765/api/v1/ KANTATA_TOKEN=<the printed token>
-    python examples/aiohttp_app.py                  # web.run_app on 127.0.0.1:8080
+    python examples/aiohttp_app.py [--port 8080]    # web.run_app on 127.0.0.1
     # or: python -m aiohttp.web -H 127.0.0.1 -P 8080 aiohttp_app:init   (from examples/)
     curl http://127.0.0.1:8080/me
     curl http://127.0.0.1:8080/users/1/workweeks
@@ -103,5 +103,9 @@ def init(argv: list[str] | None) -> web.Application:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="the example app on 127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080, help="the port (default 8080)")
     logging.basicConfig(level=logging.INFO)
-    web.run_app(create_app(), host="127.0.0.1", port=8080)
+    web.run_app(create_app(), host="127.0.0.1", port=parser.parse_args().port)

@@ -15,7 +15,7 @@ Run it against the fake server that ships with the SDK (or a real account: leave
 
     python -m kantata_async.testing --users 50      # prints KANTATA_BASE_URL and KANTATA_TOKEN
     export KANTATA_BASE_URL=http://127.0.0.1:8765/api/v1/ KANTATA_TOKEN=<the printed token>
-    pip install uvicorn
+    pip install 'kantata_async[examples]'          # FastAPI and uvicorn
     uvicorn --factory --app-dir examples fastapi_app:create_app
     curl http://127.0.0.1:8000/me
     curl http://127.0.0.1:8000/users/1/workweeks
