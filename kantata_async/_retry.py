@@ -63,6 +63,9 @@ class RetryPolicy:
     - The n-th retry waits `Retry-After` when the server sent it, else a random time between
       half and all of `min(backoff_max, backoff_base * 2**n)`.
     - A `Retry-After` beyond `max_retry_after` is not waited for: the error is raised.
+    - `time_scale` multiplies every wait, `Retry-After` included, after the decision: tests
+      that inject faults take the same decisions without the waiting with
+      `RetryPolicy(time_scale=0)` (or `RetryPolicy.instant()`).
     """
 
     max_retries: int = 4
@@ -70,12 +73,24 @@ class RetryPolicy:
     backoff_max: float = 30.0
     max_retry_after: float = 300.0
     retry_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+    time_scale: float = 1.0
+
+    @classmethod
+    def instant(cls, max_retries: int = 4) -> RetryPolicy:
+        """The default decisions, with no waiting: for tests against a fake with faults.
+
+        async with KantataClient(fake.token, base_url=fake.base_url,
+                                 retry=RetryPolicy.instant()) as client: ...
+        """
+        return cls(max_retries=max_retries, time_scale=0.0)
 
     def __attrs_post_init__(self) -> None:
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
         if self.backoff_base < 0 or self.backoff_max < 0:
             raise ValueError("backoff_base and backoff_max must be >= 0")
+        if not self.time_scale >= 0:
+            raise ValueError(f"time_scale must be >= 0, got {self.time_scale}")
 
     def delay(
         self,
@@ -101,6 +116,8 @@ class RetryPolicy:
         elif failure is None or (failure is not Failure.CONNECT and not idempotent):
             return None
         if retry_after is not None:
-            return retry_after if retry_after <= self.max_retry_after else None
+            if retry_after > self.max_retry_after:
+                return None
+            return retry_after * self.time_scale
         ceiling = min(self.backoff_max, self.backoff_base * 2.0**retries_done)
-        return ceiling / 2 + rand() * ceiling / 2
+        return (ceiling / 2 + rand() * ceiling / 2) * self.time_scale

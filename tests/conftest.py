@@ -328,8 +328,8 @@ async def fake() -> AsyncIterator[FakeKantata]:
 
 @pytest.fixture
 async def client(fake: FakeKantata) -> AsyncIterator[KantataClient]:
-    """A client for `fake` whose retries wait milliseconds, not seconds."""
-    policy = RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.02)
+    """A client for `fake` whose retries do not wait (`RetryPolicy.instant`)."""
+    policy = RetryPolicy.instant(max_retries=3)
     async with KantataClient(fake.token, base_url=fake.base_url, retry=policy) as c:
         yield c
 

@@ -79,20 +79,20 @@ async def test_retries_run_out_into_typed_errors(fake: FakeKantata) -> None:
     assert paths(fake) == ["users/3"] * 6
 
 
-async def test_a_429_pauses_every_request_of_the_client(
-    fake: FakeKantata, client: KantataClient
-) -> None:
+async def test_a_429_pauses_every_request_of_the_client(fake: FakeKantata) -> None:
+    # A policy that waits for Retry-After (the `client` fixture's retries do not wait).
     fake.fail_next(429, retry_after=1, path="users/3")
-    started = time.monotonic()
-    first = asyncio.create_task(client.users.get("3"))
-    # Wait until the client has taken the 429 and scheduled its retry: the pause is set.
-    while client.transport.retries < 1:  # noqa: ASYNC110
-        await asyncio.sleep(0.005)
-    other = await client.users.get("4")
-    assert other.id == "4"
-    # The other request could not be sent before the pause the 429 asked for ran out.
-    assert time.monotonic() - started >= 1.0
-    assert (await first).id == "3"
+    async with KantataClient(fake.token, base_url=fake.base_url, retry=FAST) as client:
+        started = time.monotonic()
+        first = asyncio.create_task(client.users.get("3"))
+        # Wait until the client has taken the 429 and scheduled its retry: the pause is set.
+        while client.transport.retries < 1:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+        other = await client.users.get("4")
+        assert other.id == "4"
+        # The other request could not be sent before the pause the 429 asked for ran out.
+        assert time.monotonic() - started >= 1.0
+        assert (await first).id == "3"
     assert paths(fake).count("users/4") == 1
 
 

@@ -51,7 +51,7 @@ def declared(cls: type[Any]) -> list[str]:
 
 
 def fast_client(fake: FakeKantata, **kwargs: Any) -> KantataClient:
-    policy = RetryPolicy(max_retries=8, backoff_base=0.001, backoff_max=0.01)
+    policy = RetryPolicy.instant(max_retries=8)
     return KantataClient(fake.token, base_url=fake.base_url, retry=policy, **kwargs)
 
 

@@ -113,7 +113,7 @@ NESTED = ["account_membership.skill_memberships", "role"]
 
 
 def fast_policy(max_retries: int = 10) -> RetryPolicy:
-    return RetryPolicy(max_retries=max_retries, backoff_base=0.001, backoff_max=0.005)
+    return RetryPolicy.instant(max_retries=max_retries)
 
 
 @attrs.frozen(kw_only=True)
@@ -368,8 +368,9 @@ async def test_a_pause_holds_requests_already_waiting_for_a_slot(
 ) -> None:
     """A 429/503 pauses the whole client: a request queued for a slot must wait it out too."""
     fake.fail_next(status, retry_after=30, path="users/2")
+    waits = RetryPolicy(backoff_base=0.001, backoff_max=0.005)  # Retry-After is waited for
     async with KantataClient(
-        fake.token, base_url=fake.base_url, retry=fast_policy(), max_concurrency=1
+        fake.token, base_url=fake.base_url, retry=waits, max_concurrency=1
     ) as client:
         tasks = [asyncio.create_task(client.users.get(uid)) for uid in ("2", "3", "4")]
         try:

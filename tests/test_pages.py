@@ -12,7 +12,7 @@ from conftest import sdk_tasks, visible
 from kantata_async import KantataClient, NotFoundError, RetryPolicy, ServerError, User
 from kantata_async.testing import FakeKantata, RecordedRequest
 
-FAST = RetryPolicy(max_retries=2, backoff_base=0.001, backoff_max=0.002)
+FAST = RetryPolicy.instant(max_retries=2)
 
 
 @pytest.fixture

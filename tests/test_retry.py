@@ -105,3 +105,24 @@ NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
 )
 def test_parse_retry_after(header: str | None, expected: float | None) -> None:
     assert parse_retry_after(header, now=NOW) == expected
+
+
+def test_an_instant_policy_takes_the_same_decisions_without_waiting() -> None:
+    normal, instant = RetryPolicy(), RetryPolicy.instant()
+    for retries_done in range(6):
+        for status in (429, 500, 503):
+            for retry_after in (None, 2.0, 1000.0):
+                waits = [
+                    policy.delay(
+                        method="GET",
+                        retries_done=retries_done,
+                        status=status,
+                        retry_after=retry_after,
+                        rand=lambda: 0.5,
+                    )
+                    for policy in (normal, instant)
+                ]
+                assert (waits[0] is None) == (waits[1] is None)
+                assert waits[1] in (None, 0.0)
+    with pytest.raises(ValueError, match="time_scale"):
+        RetryPolicy(time_scale=-1)

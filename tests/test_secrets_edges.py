@@ -31,7 +31,7 @@ from kantata_async import _json as kjson
 from kantata_async.oauth import OAuthError, authorization_url, exchange_code
 from kantata_async.testing import FakeKantata
 
-FAST = RetryPolicy(max_retries=2, backoff_base=0.001, backoff_max=0.002)
+FAST = RetryPolicy.instant(max_retries=2)
 # Characters that make every spelling differ: raw, percent-encoded, JSON- and HTML-escaped.
 TOKEN = 'k3y/with+sp=ci&l"chars<0123456789>'
 SPELLINGS = {

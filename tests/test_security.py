@@ -15,7 +15,7 @@ from aiohttp import web
 from kantata_async import APIConnectionError, KantataClient, NotFoundError, RetryPolicy
 from kantata_async.testing import FakeKantata
 
-FAST = RetryPolicy(max_retries=1, backoff_base=0.001, backoff_max=0.001)
+FAST = RetryPolicy.instant(max_retries=1)
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from kantata_async import (
 )
 from kantata_async.testing import FakeKantata
 
-FAST = RetryPolicy(max_retries=2, backoff_base=0.001, backoff_max=0.002)
+FAST = RetryPolicy.instant(max_retries=2)
 TOKEN = "tok-0123456789abcdef"
 USER = json.dumps(
     {

@@ -30,7 +30,7 @@ from kantata_async import (
 from kantata_async.export import ExportError, export
 from kantata_async.testing import FakeKantata
 
-FAST = RetryPolicy(max_retries=2, backoff_base=0.001, backoff_max=0.002)
+FAST = RetryPolicy.instant(max_retries=2)
 TOKEN = "walk-token"
 
 
