@@ -350,6 +350,46 @@ def sdk_tasks() -> list[asyncio.Task[Any]]:
     return out
 
 
-def visible(fake: FakeKantata) -> set[str]:
-    """The ids of the users `GET /users` lists by default (disabled users are hidden)."""
-    return {i for i, u in fake.dataset.records["users"].items() if not u.get("disabled")}
+def visible(
+    fake: FakeKantata, *, on_my_account: bool = False, show_disabled: bool = False
+) -> set[str]:
+    """The ids of the users `GET /users` lists by default, by the rules the Users docs give.
+
+    Without `on_my_account`: the people of the requester's projects (an administrator's:
+    the projects of the account or with one of its members). With it: everyone on the
+    requester's account. Disabled users are hidden unless `show_disabled`.
+    """
+    records = fake.dataset.records
+    users = records["users"]
+    me = users[fake.me]
+    account = me["account_id"]
+    if on_my_account:
+        chosen = {i for i, u in users.items() if u["account_id"] == account}
+    else:
+        people: dict[str, set[str]] = {}
+        for p in records["participations"].values():
+            people.setdefault(p["workspace_id"], set()).add(p["user_id"])
+        membership = records["account_memberships"][me["account_membership_id"]]
+        if membership["is_administrator"]:
+            projects = [
+                w
+                for w, who in people.items()
+                if records["workspaces"][w]["account_id"] == account
+                or any(users.get(u, {}).get("account_id") == account for u in who)
+            ]
+        else:
+            projects = [w for w, who in people.items() if fake.me in who]
+        chosen = set().union(*(people[w] for w in projects))
+    # Participations of deleted users stay behind (deletes do not cascade).
+    return {i for i in chosen if i in users and (show_disabled or not users[i].get("disabled"))}
+
+
+def my_memberships(fake: FakeKantata) -> dict[str, dict[str, Any]]:
+    """The workweek memberships `GET /workweek_memberships` lists: the requester's account's."""
+    users = fake.dataset.records["users"]
+    account = users[fake.me]["account_id"]
+    return {
+        i: wm
+        for i, wm in fake.dataset.records["workweek_memberships"].items()
+        if users.get(str(wm["user_id"]), {}).get("account_id") == account
+    }

@@ -186,7 +186,10 @@ ACCOUNT_MEMBERSHIPS = declare(
             lambda am: (ctx.record("roles", am.get("default_role_id")) or {}).get("name", "")
         ),
     },
-    scope=lambda ctx: lambda am: _on_my_account(ctx, am),
+    # The memberships of the users the requester may see (nested includes reach them).
+    scope=lambda ctx: (lambda allowed: lambda am: str(am.get("user_id")) in allowed)(
+        scope_users(ctx)
+    ),
 )
 
 SKILL_MEMBERSHIPS = declare(

@@ -125,13 +125,13 @@ class Dataset:
     def stamp(self) -> str:
         """A timestamp for a write: the clock's time, and later than every earlier stamp.
 
-        ISO 8601 with the account's offset, to the second. Two writes in the same second
-        get stamps a second apart, so `updated_at` strictly increases; with a fixed clock
-        the same writes give the same stamps on every run.
+        ISO 8601 with the account's offset and microseconds. A write in the same
+        microsecond as the last one is stamped a microsecond later, so `updated_at`
+        strictly increases; with a fixed clock the same writes give the same stamps.
         """
-        now = self.clock().astimezone(ACCOUNT_TZ).replace(microsecond=0)
-        self._last_stamp = max(now, self._last_stamp + timedelta(seconds=1))
-        return self._last_stamp.isoformat()
+        now = self.clock().astimezone(ACCOUNT_TZ)
+        self._last_stamp = max(now, self._last_stamp + timedelta(microseconds=1))
+        return self._last_stamp.isoformat(timespec="microseconds")
 
     # -- rendering --------------------------------------------------------------------------
 

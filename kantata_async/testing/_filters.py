@@ -77,23 +77,22 @@ def as_bool(name: str, value: FilterValue) -> bool:
 
 
 def as_id(name: str, value: FilterValue) -> str:
-    """An id (digits); 422 naming the filter otherwise."""
+    """An id (digits). Anything else becomes "", which matches no record: ActiveRecord casts
+    a value that is not a number to NULL, and `id = NULL` matches nothing."""
     text = as_text(name, value).strip()
-    if not _DIGITS.fullmatch(text):
-        raise ApiError.validation((name, f"{name} must be an id (digits), got {text!r}"))
-    return str(int(text))
+    return str(int(text)) if _DIGITS.fullmatch(text) else ""
 
 
 def as_ids(name: str, value: FilterValue, *, limit: int | None = None) -> set[str]:
-    """Ids given as "1,2,3" or as a Rails array (`name[]=1&name[]=2`); 422 when one is not
-    digits, or when there are more than `limit`."""
+    """Ids given as "1,2,3" or as a Rails array (`name[]=1&name[]=2`); a part that is not
+    an id matches nothing (see `as_id`). 422 when there are more than `limit`."""
     if isinstance(value, dict):
         raise ApiError.system(400, f"Filter '{name}' takes a list of ids, not a hash")
     parts: Iterable[Any] = value if isinstance(value, list) else as_text(name, value).split(",")
     ids = {as_id(name, str(part)) for part in parts if str(part).strip()}
     if limit is not None and len(ids) > limit:
         raise ApiError.validation((name, f"{name} takes at most {limit} values"))
-    return ids
+    return ids - {""}
 
 
 def as_datetime(name: str, value: FilterValue) -> datetime:

@@ -240,7 +240,7 @@ def _custom_fields(data: Dataset, stamps: Stamps) -> None:
 
 def _projects(data: Dataset, rng: random.Random, stamps: Stamps, today: date) -> None:
     """Projects, who takes part and how, and what happens in them."""
-    users = data.records["users"]
+    users = data.records.get("users", {})
     mine = [u for u in users.values() if u["account_id"] == "1"]
     theirs = [u for u in users.values() if u["account_id"] != "1"]
     count = max(3, math.ceil(len(users) / 6))

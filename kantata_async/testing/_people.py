@@ -414,7 +414,7 @@ class _People:
 
     def link_contacts(self) -> None:
         """Give everyone a few contacts; the owner's include someone of the other account."""
-        users = self.data.records["users"]
+        users = self.data.records.get("users", {})
         ids = list(users)
         for user in users.values():
             picks = self.rng.sample(ids, k=min(len(ids), 3))
