@@ -103,6 +103,7 @@ def generate(data: Dataset, rng: random.Random, anchor: datetime) -> None:
         data.add("holiday_calendars", {"name": name, "default": name == _CALENDARS[0]})
     add_people(data, rng, stamps, role_ids=role_ids, skill_ids=skill_ids, workweek_ids=workweek_ids)
     _projects(data, rng, stamps, today)
+    _catalogue_references(data, stamps)
 
 
 def _roles(data: Dataset, stamps: Stamps) -> list[str]:
@@ -361,3 +362,46 @@ def _project_work(
                 "estimates",
                 {"workspace_id": workspace["id"], "creator_id": rng.choice(providers)},
             )
+
+
+def _catalogue_references(data: Dataset, stamps: Stamps) -> None:
+    """A learning system knows the first few skills, roles, custom fields and their values."""
+    for key, model in (
+        ("skills", "Course"),
+        ("roles", "JobProfile"),
+        ("custom_fields", "Attribute"),
+        ("custom_field_choices", "AttributeValue"),
+        ("custom_field_values", "AttributeValue"),
+    ):
+        subject_type = COLLECTION_SUBJECTS[key]
+        for record in list(data.records.get(key, {}).values())[:3]:
+            created, updated = stamps.pair()
+            reference = data.add(
+                "external_references",
+                {
+                    "service_name": "lms",
+                    "service_model": model,
+                    "service_model_ref": str(900_000 + int(record["id"])),
+                    "status": "successful",
+                    "external_link": None,
+                    "external_message": None,
+                    "external_status": "active",
+                    "locked": False,
+                    "last_synced_at": updated,
+                    "subject_type": subject_type,
+                    "subject_id": int(record["id"]),
+                    "subject_ref": {"key": key, "id": record["id"]},
+                    "created_at": created,
+                    "updated_at": updated,
+                },
+            )
+            record["external_reference_ids"].append(reference["id"])
+
+
+COLLECTION_SUBJECTS = {
+    "custom_field_values": "CustomFieldValue",
+    "skills": "Skill",
+    "roles": "Role",
+    "custom_fields": "CustomField",
+    "custom_field_choices": "CustomFieldChoice",
+}
