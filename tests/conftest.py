@@ -7,10 +7,15 @@ fresh, independent payload on each call: never merge the same payload twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
-from collections.abc import AsyncIterator
+import json
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import pytest
 
 from kantata_async import Graph, KantataClient, RetryPolicy
@@ -393,3 +398,71 @@ def my_memberships(fake: FakeKantata) -> dict[str, dict[str, Any]]:
         for i, wm in fake.dataset.records["workweek_memberships"].items()
         if users.get(str(wm["user_id"]), {}).get("account_id") == account
     }
+
+
+@dataclass
+class Answer:
+    """What the fake answered to one request."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+async def call(
+    fake: FakeKantata,
+    method: str,
+    path: str,
+    *,
+    params: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+    data: bytes | None = None,
+    content_type: str | None = None,
+) -> Answer:
+    """One request to `fake` with its token; `data` goes with `content_type` (None: without
+    any `Content-Type` header)."""
+    sent = {"Authorization": f"Bearer {fake.token}"}
+    if content_type is not None:
+        sent["Content-Type"] = content_type
+    skip = () if content_type is not None else ("Content-Type",)
+    async with (
+        aiohttp.ClientSession(headers=sent, skip_auto_headers=skip) as session,
+        session.request(method, fake.base_url + path, params=params, data=data) as resp,
+    ):
+        return Answer(resp.status, dict(resp.headers), await resp.read())
+
+
+@contextlib.contextmanager
+def fake_in_thread(
+    **settings: Any,
+) -> Iterator[tuple[FakeKantata, asyncio.AbstractEventLoop]]:
+    """A `FakeKantata(**settings)` served by a thread with a loop of its own, for code that
+    runs its own event loop (or none): yields the server and its loop."""
+    started = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        async with FakeKantata(**settings) as fake:
+            box.update(fake=fake, loop=asyncio.get_running_loop(), stop=stop)
+            started.set()
+            await stop.wait()
+
+    def run() -> None:
+        try:
+            asyncio.run(serve())
+        finally:
+            started.set()
+
+    thread = threading.Thread(target=run, name="fake-kantata")
+    thread.start()
+    started.wait(10)
+    assert "fake" in box, "the fake server did not start"
+    try:
+        yield box["fake"], box["loop"]
+    finally:
+        box["loop"].call_soon_threadsafe(box["stop"].set)
+        thread.join(10)
+        assert not thread.is_alive()

@@ -17,15 +17,13 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import my_memberships, visible
+from conftest import fake_in_thread, my_memberships, visible
 
 from kantata_async.cli import ProgressDisplay, UsageError, format_summary, main, parse_filters
 from kantata_async.export import ExportProgress, ExportSummary
@@ -54,33 +52,8 @@ class Served:
 
 @pytest.fixture
 def served() -> Iterator[Served]:
-    started = threading.Event()
-    box: dict[str, Any] = {}
-
-    async def serve() -> None:
-        stop = asyncio.Event()
-        async with FakeKantata(users=60, seed=5) as fake:
-            box["served"] = Served(fake, asyncio.get_running_loop())
-            box["stop"] = stop
-            started.set()
-            await stop.wait()
-
-    def run() -> None:
-        try:
-            asyncio.run(serve())
-        finally:
-            started.set()
-
-    thread = threading.Thread(target=run, name="fake-kantata")
-    thread.start()
-    started.wait(10)
-    assert "served" in box, "the fake server did not start"
-    try:
-        yield box["served"]
-    finally:
-        box["served"].loop.call_soon_threadsafe(box["stop"].set)
-        thread.join(10)
-        assert not thread.is_alive()
+    with fake_in_thread(users=60, seed=5) as (fake, loop):
+        yield Served(fake, loop)
 
 
 @pytest.fixture(autouse=True)

@@ -159,7 +159,8 @@ def _workweeks(data: Dataset, stamps: Stamps, today: date) -> list[str]:
             {
                 "default": i == 0,
                 "start_date": start.isoformat(),
-                "end_date": None,
+                # The last one is a schedule planned to end in a year.
+                "end_date": (today + timedelta(days=365)).isoformat() if i == 3 else None,
                 **{f"{day}_minutes": m for day, m in zip(DAYS, minutes, strict=True)},
                 "total_minutes": sum(minutes),
                 "created_at": created,
@@ -215,7 +216,7 @@ def _custom_fields(data: Dataset, stamps: Stamps) -> None:
                 "choice_ids": [],
                 "creator_id": "1",
                 "custom_field_set_id": "1",
-                "default_text": None,
+                "default_text": "CC-100" if value_type == "string" else None,
                 "read_access": 0,
                 "write_access": 0,
                 "unique_constraint": False,

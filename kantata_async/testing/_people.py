@@ -213,7 +213,10 @@ class _People:
                     "approver_id": user["id"],
                     "backup_approver_id": "1",
                     "start_date": self.stamps.recent(60),
-                    "end_date": None,
+                    # Every other stand-in is booked for a year.
+                    "end_date": (self.stamps.anchor + timedelta(days=365)).isoformat()
+                    if n % 4 == 1
+                    else None,
                 },
             )
         if rng.random() < 0.125:
