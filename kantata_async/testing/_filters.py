@@ -34,9 +34,12 @@ __all__ = [
     "equals",
     "external_reference_behaviour",
     "has_any",
+    "has_none",
     "in_ids",
+    "not_in_ids",
     "stamp_of",
     "timestamp",
+    "when_true",
 ]
 
 _DIGITS = re.compile(r"\d+")
@@ -145,6 +148,36 @@ def in_ids(field: str, *, limit: int | None = None) -> Behaviour:
     def behaviour(ctx: Context, name: str, value: FilterValue) -> Predicate:
         wanted = as_ids(name, value, limit=limit)
         return lambda record: record.get(field) is not None and str(record[field]) in wanted
+
+    return behaviour
+
+
+def not_in_ids(field: str) -> Behaviour:
+    """Records whose id field `field` is none of the given ids."""
+
+    def behaviour(ctx: Context, name: str, value: FilterValue) -> Predicate:
+        unwanted = as_ids(name, value)
+        return lambda record: str(record.get(field)) not in unwanted
+
+    return behaviour
+
+
+def has_none(field: str) -> Behaviour:
+    """Records whose list of ids `field` holds none of the given ids."""
+
+    def behaviour(ctx: Context, name: str, value: FilterValue) -> Predicate:
+        unwanted = as_ids(name, value)
+        return lambda record: unwanted.isdisjoint(record.get(field) or ())
+
+    return behaviour
+
+
+def when_true(build: Callable[[Context], Predicate]) -> Behaviour:
+    """A boolean filter that narrows with `build(ctx)` when true and keeps everyone when
+    false (Brainstem passes false to the filter, which then leaves the scope as it is)."""
+
+    def behaviour(ctx: Context, name: str, value: FilterValue) -> Predicate | None:
+        return build(ctx) if as_bool(name, value) else None
 
     return behaviour
 

@@ -6,25 +6,25 @@ geographies and departments, custom fields and their values, external references
 with levels, workweeks, timesheet submissions, tasks, holiday calendars, estimates, rates and
 utilization targets: what Kantata's filters look at, small and deterministic. Every date and
 timestamp lies before `anchor` (the start of the dataset's day), except workweek memberships
-and utilization targets that start later on purpose. Per-user parts are in `_people.py`.
+and utilization targets that start later on purpose. The people are made in `_people.py`
+(and `_profiles.py`), the projects in `_projects.py`.
 """
 
 from __future__ import annotations
 
-import math
 import random
-from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ._people import LAST_NAMES, SKILL_WORDS, add_people
+from ._calendar import DAYS, Stamps, sunday_on_or_before
+from ._people import SKILL_WORDS, add_people
+from ._projects import add_projects
 
 if TYPE_CHECKING:
     from ._dataset import Dataset
 
-__all__ = ["DAYS", "ROLE_NAMES", "Stamps", "generate", "sunday_on_or_before"]
+__all__ = ["DAYS", "ROLE_NAMES", "generate"]
 
-DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 ROLE_NAMES = (
     "Designer",
     "Developer",
@@ -63,33 +63,6 @@ _DEPARTMENTS: tuple[tuple[str, str | None], ...] = (
 _CALENDARS = ("United States holidays", "Portugal holidays", "Japan holidays")
 
 
-def sunday_on_or_before(day: date) -> date:
-    """The Sunday on or before `day`."""
-    return day - timedelta(days=(day.weekday() + 1) % 7)
-
-
-class Stamps:
-    """Timestamps before `anchor`, drawn from the generator: ISO 8601 with the anchor's offset."""
-
-    def __init__(self, rng: random.Random, anchor: datetime) -> None:
-        self.rng = rng
-        self.anchor = anchor
-        # Created in the two years before the anchor, updated after that, all before it.
-        self._first = anchor - timedelta(days=730)
-
-    def pair(self) -> tuple[str, str]:
-        """`(created_at, updated_at)` with created <= updated < anchor."""
-        created_min = self.rng.randrange(0, 700 * 24 * 60)
-        updated_min = created_min + self.rng.randrange(0, 29 * 24 * 60)
-        created = self._first + timedelta(minutes=created_min)
-        updated = self._first + timedelta(minutes=updated_min)
-        return created.isoformat(), updated.isoformat()
-
-    def recent(self, days: int) -> str:
-        """A timestamp in the last `days` days before the anchor."""
-        return (self.anchor - timedelta(minutes=self.rng.randrange(1, days * 24 * 60))).isoformat()
-
-
 def generate(data: Dataset, rng: random.Random, anchor: datetime) -> None:
     """Fill `data` (empty) with the seeded account."""
     stamps = Stamps(rng, anchor)
@@ -102,7 +75,7 @@ def generate(data: Dataset, rng: random.Random, anchor: datetime) -> None:
     for name in _CALENDARS:
         data.add("holiday_calendars", {"name": name, "default": name == _CALENDARS[0]})
     add_people(data, rng, stamps, role_ids=role_ids, skill_ids=skill_ids, workweek_ids=workweek_ids)
-    _projects(data, rng, stamps, today)
+    add_projects(data, rng, stamps, today)
     _catalogue_references(data, stamps)
 
 
@@ -238,131 +211,6 @@ def _custom_fields(data: Dataset, stamps: Stamps) -> None:
                 },
             )
             field["choice_ids"].append(choice["id"])
-
-
-def _projects(data: Dataset, rng: random.Random, stamps: Stamps, today: date) -> None:
-    """Projects, who takes part and how, and what happens in them."""
-    users = data.records.get("users", {})
-    mine = [u for u in users.values() if u["account_id"] == "1"]
-    theirs = [u for u in users.values() if u["account_id"] != "1"]
-    count = max(3, math.ceil(len(users) / 6))
-    workspaces = []
-    for n in range(count):
-        created, updated = stamps.pair()
-        # One project in ten belongs to the other account (when it has people).
-        account = "2" if theirs and n % 10 == 9 else "1"
-        workspaces.append(
-            data.add(
-                "workspaces",
-                {
-                    "title": f"{rng.choice(SKILL_WORDS)} {rng.choice(LAST_NAMES)} {n + 1}",
-                    "account_id": account,
-                    "created_at": created,
-                    "updated_at": updated,
-                },
-            )
-        )
-    on_mine = [w for w in workspaces if w["account_id"] == "1"]
-    on_theirs = [w for w in workspaces if w["account_id"] != "1"] or on_mine
-    for position, user in enumerate(mine):
-        # One account member in twelve is in no project (the owner always is).
-        if position % 12 == 11 and user["id"] != "1":
-            continue
-        chosen = rng.sample(on_mine, k=min(len(on_mine), rng.randrange(1, 4)))
-        if user["id"] == "1":
-            chosen = on_mine[: max(1, len(on_mine) // 2)]
-        for workspace in chosen:
-            _participate(data, rng, stamps, workspace, user)
-    for position, user in enumerate(theirs):
-        _participate(data, rng, stamps, rng.choice(on_theirs), user)
-        if position % 2 == 0:
-            # Half of them also work on a project of account 1: its people can see them.
-            _participate(data, rng, stamps, rng.choice(on_mine), user)
-    _project_work(data, rng, stamps, workspaces, today)
-
-
-def _participate(
-    data: Dataset,
-    rng: random.Random,
-    stamps: Stamps,
-    workspace: dict[str, Any],
-    user: dict[str, Any],
-) -> None:
-    role = "buyer" if rng.random() < 0.15 else "maven"
-    access = rng.choice(("financial", "project", "project", "read_only"))
-    created, updated = stamps.pair()
-    data.add(
-        "participations",
-        {
-            "workspace_id": workspace["id"],
-            "user_id": user["id"],
-            "role": role,
-            "access_level": access,
-            "show_as_read_only": access == "read_only",
-            "is_team_lead": role == "maven" and rng.random() < 0.12,
-            "created_at": created,
-            "updated_at": updated,
-        },
-    )
-
-
-def _project_work(
-    data: Dataset,
-    rng: random.Random,
-    stamps: Stamps,
-    workspaces: Sequence[dict[str, Any]],
-    today: date,
-) -> None:
-    """Tasks with assignees and followers, resources, timesheets and estimates."""
-    by_workspace: dict[str, list[dict[str, Any]]] = {}
-    for participation in data.records.get("participations", {}).values():
-        by_workspace.setdefault(participation["workspace_id"], []).append(participation)
-    role_ids = [r for r, role in data.records["roles"].items() if role["deleted_at"] is None]
-    last_sunday = sunday_on_or_before(today)
-    for workspace in workspaces:
-        people = by_workspace.get(workspace["id"], [])
-        providers = [p["user_id"] for p in people if p["role"] == "maven"]
-        everyone = [p["user_id"] for p in people]
-        for task in range(2):
-            created, updated = stamps.pair()
-            data.add(
-                "stories",
-                {
-                    "workspace_id": workspace["id"],
-                    "title": f"Task {task + 1} of {workspace['title']}",
-                    "assignee_ids": rng.sample(providers, k=min(len(providers), 2)),
-                    "follower_ids": rng.sample(everyone, k=min(len(everyone), 2)),
-                    "created_at": created,
-                    "updated_at": updated,
-                },
-            )
-        data.add(
-            "workspace_resources",
-            {
-                "workspace_id": workspace["id"],
-                "role_id": rng.choice(role_ids),
-                "user_id": providers[0] if providers else None,
-            },
-        )
-        for user_id in providers:
-            if rng.random() < 0.3:
-                start = last_sunday - timedelta(weeks=rng.randrange(1, 9))
-                data.add(
-                    "timesheet_submissions",
-                    {
-                        "workspace_id": workspace["id"],
-                        "user_id": user_id,
-                        "start_date": start.isoformat(),
-                        "end_date": (start + timedelta(days=6)).isoformat(),
-                        "status": rng.choice(("approved", "pending")),
-                        "created_at": stamps.recent(60),
-                    },
-                )
-        if providers and rng.random() < 0.3:
-            data.add(
-                "estimates",
-                {"workspace_id": workspace["id"], "creator_id": rng.choice(providers)},
-            )
 
 
 def _catalogue_references(data: Dataset, stamps: Stamps) -> None:

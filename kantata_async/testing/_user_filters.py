@@ -15,37 +15,36 @@ from typing import Any
 from ._custom_values import by_custom_value, has_value_for
 from ._filters import (
     as_bool,
-    as_date,
     as_id,
     as_ids,
     as_text,
+    equals,
     external_reference_behaviour,
+    has_none,
     in_ids,
+    not_in_ids,
     timestamp,
+    when_true,
 )
 from ._index import Context
-from ._relations import (
-    participations_of,
-    people_in,
-    possible_managees,
-    possible_managers,
-    project_visible,
+from ._project_filters import (
+    account_or_workspace,
+    assignable_to_resource,
+    in_workspace,
+    not_in_workspace,
+    potential_followers,
+    provider_leads,
+    story_people,
+    with_role,
+    without_timesheet,
 )
+from ._relations import possible_managees, possible_managers, project_visible
 from ._schema import Behaviour, FilterValue, Predicate, Record
 from ._wire import ApiError
 
 __all__ = ["USER_FILTERS", "default_visibility", "search_users", "with_skills"]
 
 MAX_EMAILS = 200
-
-
-def _when_true(build: Callable[[Context], Predicate]) -> Behaviour:
-    """A boolean filter that narrows with `build` when true and keeps everyone when false."""
-
-    def behaviour(ctx: Context, name: str, value: FilterValue) -> Predicate | None:
-        return build(ctx) if as_bool(name, value) else None
-
-    return behaviour
 
 
 def _membership(ctx: Context, user: Record) -> Record:
@@ -59,23 +58,6 @@ def _users_where(
     def build(ctx: Context) -> Predicate:
         wanted = ids(ctx)
         return lambda user: user["id"] in wanted
-
-    return build
-
-
-def _in_workspace(test: Callable[[Record], bool] = lambda p: True) -> Behaviour:
-    """Users with a participation in the given project that passes `test`."""
-
-    def behaviour(ctx: Context, name: str, value: FilterValue) -> Predicate:
-        people = {p["user_id"] for p in people_in(ctx.index, as_id(name, value)) if test(p)}
-        return lambda user: user["id"] in people
-
-    return behaviour
-
-
-def _with_role(role: str) -> Callable[[Context], Predicate]:
-    def build(ctx: Context) -> Predicate:
-        return lambda user: any(p["role"] == role for p in participations_of(ctx.index, user["id"]))
 
     return build
 
@@ -143,48 +125,11 @@ def _name_or_role(ctx: Context, name: str, value: FilterValue) -> Predicate:
     return check
 
 
-def _story_people(attr: str, *, keep: bool) -> Behaviour:
-    """Users (not) in the `attr` list of the task with the given id."""
-
-    def behaviour(ctx: Context, name: str, value: FilterValue) -> Predicate:
-        story = ctx.record("stories", as_id(name, value)) or {}
-        listed = set(story.get(attr) or ())
-        return lambda user: (user["id"] in listed) == keep
-
-    return behaviour
-
-
-def _potential_followers(ctx: Context, name: str, value: FilterValue) -> Predicate:
-    story = ctx.record("stories", as_id(name, value))
-    if story is None:
-        return lambda user: False
-    following = set(story.get("follower_ids") or ())
-    people = {p["user_id"] for p in people_in(ctx.index, story["workspace_id"])} - following
-    return lambda user: user["id"] in people
-
-
 def _not_on_calendars(ctx: Context, name: str, value: FilterValue) -> Predicate:
     calendars = as_ids(name, value)
     on = ctx.index.by("holiday_calendar_memberships", "user_id")
     return lambda user: all(
         str(m["holiday_calendar_id"]) not in calendars for m in on.get(user["id"], [])
-    )
-
-
-def _account_or_workspace(ctx: Context, name: str, value: FilterValue) -> Predicate:
-    account = ctx.my_account()
-    people = {p["user_id"] for p in people_in(ctx.index, as_id(name, value))}
-    return lambda user: user.get("account_id") == account or user["id"] in people
-
-
-def _provider_leads(ctx: Context) -> Predicate:
-    account = ctx.my_account()
-    workspaces = ctx.dataset.records.get("workspaces", {})
-    return lambda user: any(
-        p["role"] == "maven"
-        and p["is_team_lead"]
-        and (workspaces.get(p["workspace_id"]) or {}).get("account_id") == account
-        for p in participations_of(ctx.index, user["id"])
     )
 
 
@@ -231,19 +176,6 @@ def _skill_levels(name: str, value: FilterValue) -> dict[str, Any]:
     return dict(parsed)
 
 
-def _without_timesheet(ctx: Context, name: str, value: FilterValue) -> Predicate:
-    workspace, _, dates = as_text(name, value).partition(":")
-    start_text, _, end_text = dates.partition(":")
-    workspace_id = as_id(name, workspace)
-    start, end = as_date(name, start_text).isoformat(), as_date(name, end_text).isoformat()
-    submitted = {
-        s["user_id"]
-        for s in ctx.index.by("timesheet_submissions", "workspace_id").get(workspace_id, [])
-        if s["start_date"] <= end and s["end_date"] >= start
-    }
-    return lambda user: user["id"] not in submitted
-
-
 def search_users(ctx: Context, name: str, value: FilterValue) -> Predicate | None:
     """`search`: the text in the full name or the email address, any case; the order asked
     for is kept (Kantata orders by relevance)."""
@@ -274,23 +206,26 @@ def _managers(ctx: Context) -> Predicate:
     return lambda user: user["id"] in bosses
 
 
+def _on_my_account(ctx: Context) -> Predicate:
+    account = ctx.my_account()
+    return lambda user: user.get("account_id") == account
+
+
+def _show_disabled(ctx: Context, name: str, value: FilterValue) -> Predicate | None:
+    return None if as_bool(name, value) else (lambda user: not user.get("disabled"))
+
+
 _MEMBER_FLAG = "the account membership's {0} is true"
-_PARTICIPANT = "takes part in the project (a participation in that workspace)"
 
 USER_FILTERS: dict[str, tuple[Behaviour | None, str]] = {
     "account_id": (_account_id, "users of that account; 422 together with on_my_account"),
     "account_role_ids": (in_ids("role_id"), "the user's account role (role_id) is listed"),
     "all_contacts": (
-        _when_true(_contacts(other_account=False)),
+        when_true(_contacts(other_account=False)),
         "the requester's contacts, replacing the project rule",
     ),
     "assignable_to_resource": (
-        lambda ctx, name, value: _in_workspace(lambda p: p["role"] == "maven")(
-            ctx,
-            name,
-            (ctx.record("workspace_resources", as_id(name, value)) or {}).get("workspace_id")
-            or "0",
-        ),
+        assignable_to_resource,
         "the providers of the resource's project (a resource is filled from its project's team)",
     ),
     "belonging_to_orgs": (
@@ -303,12 +238,7 @@ USER_FILTERS: dict[str, tuple[Behaviour | None, str]] = {
     "by_custom_date_value": (by_custom_value("date"), "see _custom_values.py; both ends included"),
     "by_custom_number_value": (by_custom_value("number"), "see _custom_values.py"),
     "by_custom_text_value": (by_custom_value("text"), "see _custom_values.py; contains, any case"),
-    "by_email_address": (
-        lambda ctx, name, value: (lambda e: lambda u: u.get("email_address") == e)(
-            as_text(name, value)
-        ),
-        "exact",
-    ),
+    "by_email_address": (equals("email_address"), "exact"),
     "by_email_addresses": (
         _by_email_addresses,
         "exact; comma list, a Rails array or a JSON body array; at most 200",
@@ -319,20 +249,20 @@ USER_FILTERS: dict[str, tuple[Behaviour | None, str]] = {
         "the full name or the account role's name contains it, any case",
     ),
     "can_be_approver_in_workspace": (
-        _in_workspace(lambda p: p["role"] == "maven" and p["access_level"] == "financial"),
+        in_workspace(lambda p: p["role"] == "maven" and p["access_level"] == "financial"),
         "providers with financial access in the project",
     ),
     "can_view_reports": (
-        _when_true(lambda ctx: lambda u: bool(_membership(ctx, u).get("can_view_reports"))),
+        when_true(lambda ctx: lambda u: bool(_membership(ctx, u).get("can_view_reports"))),
         _MEMBER_FLAG.format("can_view_reports"),
     ),
-    "clients_only": (_when_true(_with_role("buyer")), "a participation as client (role buyer)"),
+    "clients_only": (when_true(with_role("buyer")), "a participation as client (role buyer)"),
     "consultants_only": (
-        _when_true(_with_role("maven")),
+        when_true(with_role("maven")),
         "a participation as provider (role maven)",
     ),
     "contacts_on_different_account": (
-        _when_true(_contacts(other_account=True)),
+        when_true(_contacts(other_account=True)),
         "the requester's contacts on other accounts",
     ),
     "created_after": (timestamp("created_at", after=True), "created_at, strictly after"),
@@ -357,57 +287,47 @@ USER_FILTERS: dict[str, tuple[Behaviour | None, str]] = {
     },
     "has_value_for_custom_field_ids": (has_value_for, "a value for at least one of the fields"),
     "is_project_lead": (
-        _when_true(lambda ctx: lambda u: bool(_membership(ctx, u).get("is_project_lead"))),
+        when_true(lambda ctx: lambda u: bool(_membership(ctx, u).get("is_project_lead"))),
         _MEMBER_FLAG.format("is_project_lead"),
     ),
-    "managers": (_when_true(_managers), "manages at least one user"),
+    "managers": (when_true(_managers), "manages at least one user"),
     "matching": (None, "documented without a description; what it matches is not known"),
     "not_assigned_to": (
-        _story_people("assignee_ids", keep=False),
+        story_people("assignee_ids", keep=False),
         "not among the task's assignees",
     ),
-    "not_following": (_story_people("follower_ids", keep=False), "not among the task's followers"),
+    "not_following": (story_people("follower_ids", keep=False), "not among the task's followers"),
     "not_on_calendars": (_not_on_calendars, "no holiday calendar membership in those calendars"),
-    "not_participant_in": (
-        lambda ctx, name, value: (lambda people: lambda u: u["id"] not in people)(
-            {p["user_id"] for p in people_in(ctx.index, as_id(name, value))}
-        ),
-        "no participation in the project",
-    ),
+    "not_participant_in": (not_in_workspace, "no participation in the project"),
     "on_my_account": (
-        _when_true(lambda ctx: (lambda a: lambda u: u.get("account_id") == a)(ctx.my_account())),
+        when_true(_on_my_account),
         "the requester's account, replacing the project rule",
     ),
     "on_my_account_or_participant_in_workspace": (
-        _account_or_workspace,
+        account_or_workspace,
         "the requester's account and the project's people, replacing the project rule",
     ),
     "only_possible_managees": (
-        _when_true(_users_where(lambda ctx: set(possible_managees(ctx.index, ctx.me)))),
+        when_true(_users_where(lambda ctx: set(possible_managees(ctx.index, ctx.me)))),
         "who the requester could take on as managees (see _relations.py)",
     ),
     "only_possible_managers": (
-        _when_true(_users_where(lambda ctx: set(possible_managers(ctx.index, ctx.me)))),
+        when_true(_users_where(lambda ctx: set(possible_managers(ctx.index, ctx.me)))),
         "who could manage the requester (see _relations.py)",
     ),
-    "participant_in": (_in_workspace(), _PARTICIPANT),
+    "participant_in": (in_workspace(), "takes part in the project"),
     "potential_followers_for_story": (
-        _potential_followers,
+        potential_followers,
         "people of the task's project not already following it",
     ),
     "provider_leads_on_account_projects": (
-        _when_true(_provider_leads),
+        when_true(provider_leads),
         "a team-lead provider participation in a project of the requester's account",
     ),
     "search": (search_users, "the full name or email contains it, any case; not with only="),
-    "show_disabled": (
-        lambda ctx, name, value: (
-            None if as_bool(name, value) else (lambda u: not u.get("disabled"))
-        ),
-        "default false: disabled users are hidden",
-    ),
+    "show_disabled": (_show_disabled, "default false: disabled users are hidden"),
     "show_users_in_insights_groups": (
-        _when_true(
+        when_true(
             _users_where(
                 lambda ctx: set(ctx.index.by("insights_access_group_memberships", "user_id"))
             )
@@ -423,7 +343,7 @@ USER_FILTERS: dict[str, tuple[Behaviour | None, str]] = {
         "updated_at (kept, not sent), strictly before",
     ),
     "with_created_estimates": (
-        _when_true(_users_where(lambda ctx: set(ctx.index.by("estimates", "creator_id")))),
+        when_true(_users_where(lambda ctx: set(ctx.index.by("estimates", "creator_id")))),
         "the creator of at least one estimate",
     ),
     "with_organizations": (
@@ -434,26 +354,15 @@ USER_FILTERS: dict[str, tuple[Behaviour | None, str]] = {
         with_skills,
         "each skill at one of the levels (any level for []); 'and' (default) or 'or'",
     ),
-    "with_users": (
-        lambda ctx, name, value: (lambda ids: lambda u: u["id"] in ids)(as_ids(name, value)),
-        "the listed ids",
-    ),
-    "without_skills": (
-        lambda ctx, name, value: (lambda ids: lambda u: ids.isdisjoint(u.get("skill_ids") or ()))(
-            as_ids(name, value)
-        ),
-        "none of the listed skills",
-    ),
+    "with_users": (in_ids("id"), "the listed ids"),
+    "without_skills": (has_none("skill_ids"), "none of the listed skills"),
     "without_timesheet_submission": (
-        _without_timesheet,
+        without_timesheet,
         "no submission in the project whose period overlaps start..end",
     ),
-    "without_users": (
-        lambda ctx, name, value: (lambda ids: lambda u: u["id"] not in ids)(as_ids(name, value)),
-        "not the listed ids",
-    ),
+    "without_users": (not_in_ids("id"), "not the listed ids"),
     "write_access_in": (
-        _in_workspace(lambda p: not p["show_as_read_only"]),
+        in_workspace(lambda p: not p["show_as_read_only"]),
         "a participation in the project that is not read-only",
     ),
 }
