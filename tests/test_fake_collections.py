@@ -10,6 +10,8 @@ switch that ignores instead of refusing, and documented orders and includes.
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from kantata_async.testing import Dataset, FakeKantata
+from kantata_async.testing import Dataset, FakeKantata, FakeKantataProcess
 from kantata_async.testing._collections import COLLECTIONS
 
 
@@ -172,3 +174,21 @@ async def test_every_documented_include_is_served_or_refused(fake: FakeKantata) 
                 assert include["target_key"] in body, (key, name)
             for result in body["results"]:  # sideloads of the same key carry no ids
                 assert include["field"] in body[key][result["id"]], (key, name)
+
+
+def test_the_switch_reaches_a_server_in_its_own_process() -> None:
+    def status(server: FakeKantataProcess) -> int:
+        request = urllib.request.Request(
+            server.base_url + "users?matching=ann",
+            headers={"Authorization": f"Bearer {server.token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                return int(resp.status)
+        except urllib.error.HTTPError as err:
+            return err.code
+
+    with FakeKantataProcess(users=5, ignore_unmodelled=True) as lenient:
+        assert status(lenient) == 200
+    with FakeKantataProcess(users=5) as strict:
+        assert status(strict) == 501
