@@ -332,6 +332,15 @@ async def fake() -> AsyncIterator[FakeKantata]:
 
 
 @pytest.fixture
+async def api(fake: FakeKantata) -> AsyncIterator[Any]:
+    """Plain requests against `fake` (see `fake_api.Api`)."""
+    from fake_api import Api  # it reads this module's helpers: imported when first used
+
+    async with aiohttp.ClientSession() as session:
+        yield Api(fake, session)
+
+
+@pytest.fixture
 async def client(fake: FakeKantata) -> AsyncIterator[KantataClient]:
     """A client for `fake` whose retries wait milliseconds, not seconds."""
     policy = RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.02)

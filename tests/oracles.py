@@ -25,6 +25,7 @@ __all__ = [
     "reference_probe",
     "shared_workspace",
     "skills_probe",
+    "stamp_probe",
     "story",
     "timesheets_probe",
 ]
@@ -218,43 +219,34 @@ def story(w: World) -> dict[str, Any]:
     )
 
 
+def stamp_probe(
+    name: str,
+    records: Callable[[World], dict[str, dict[str, Any]]],
+    among: Callable[[World, set[str]], set[str]],
+) -> Probe:
+    """`created_/updated_ after/before` at the median stamp of `records`: strictly after or
+    before it, among the ids `among` keeps (those the endpoint lists)."""
+    field = "created_at" if name.startswith("created") else "updated_at"
+
+    def probe(w: World) -> tuple[dict[str, str], set[str]]:
+        mine = records(w)
+        cut = w.median([mine[i][field] for i in among(w, set(mine))])
+        after = name.endswith("_after")
+        hits = {i for i, r in mine.items() if (r[field] > cut if after else r[field] < cut)}
+        return {name: cut}, among(w, hits)
+
+    return probe
+
+
 def _wm(w: World, test: Callable[[dict[str, Any]], bool]) -> set[str]:
     return {i for i, wm in my_memberships(w.fake).items() if test(wm)}
 
 
 MEMBERSHIP_PROBES: dict[str, Probe] = {
-    "created_after": lambda w: (
-        {
-            "created_after": (
-                cut := w.median([wm["created_at"] for wm in my_memberships(w.fake).values()])
-            )
-        },
-        _wm(w, lambda wm: wm["created_at"] > cut),
-    ),
-    "created_before": lambda w: (
-        {
-            "created_before": (
-                cut := w.median([wm["created_at"] for wm in my_memberships(w.fake).values()])
-            )
-        },
-        _wm(w, lambda wm: wm["created_at"] < cut),
-    ),
-    "updated_after": lambda w: (
-        {
-            "updated_after": (
-                cut := w.median([wm["updated_at"] for wm in my_memberships(w.fake).values()])
-            )
-        },
-        _wm(w, lambda wm: wm["updated_at"] > cut),
-    ),
-    "updated_before": lambda w: (
-        {
-            "updated_before": (
-                cut := w.median([wm["updated_at"] for wm in my_memberships(w.fake).values()])
-            )
-        },
-        _wm(w, lambda wm: wm["updated_at"] < cut),
-    ),
+    **{
+        name: stamp_probe(name, lambda w: my_memberships(w.fake), lambda w, ids: set(ids))
+        for name in ("created_after", "created_before", "updated_after", "updated_before")
+    },
     "effective_date": lambda w: (
         {"effective_date": (day := w.fake.dataset.today().isoformat())},
         _wm(

@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
 
-import aiohttp
 import pytest
+from conftest import call
 
 from kantata_async.testing import Dataset, FakeKantata, FakeKantataProcess
 from kantata_async.testing._collections import COLLECTIONS
@@ -55,18 +55,15 @@ async def fake(dataset: Dataset) -> AsyncIterator[FakeKantata]:
         yield server
 
 
-async def call(fake: FakeKantata, method: str, path: str, **params: str) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {fake.token}"}
-    async with (
-        aiohttp.ClientSession(headers=headers) as session,
-        session.request(method, fake.base_url + path, params=params) as resp,
-    ):
-        text = await resp.text()
-        return resp.status, json.loads(text) if text else None
+async def request(fake: FakeKantata, method: str, path: str, **params: str) -> tuple[int, Any]:
+    """The status and the decoded body (None when empty)."""
+    reply = await call(fake, method, path, params=params)
+    return reply.status, reply.json() if reply.body else None
 
 
 async def answer(fake: FakeKantata, key: str, **params: str) -> tuple[int, Any]:
-    status, body = await call(fake, "GET", key, per_page="200", **params)
+    """The status and, when 200, `(count, ids of the first page)`."""
+    status, body = await request(fake, "GET", key, per_page="200", **params)
     if status != 200:
         return status, body
     return status, (body["count"], [r["id"] for r in body["results"]])
@@ -127,15 +124,15 @@ async def test_each_documented_filter_changes_the_answer_or_is_refused(
 
 
 async def test_a_documented_route_the_fake_does_not_serve_is_501(fake: FakeKantata) -> None:
-    status, body = await call(fake, "GET", "workspaces")
+    status, body = await request(fake, "GET", "workspaces")
     assert status == 501
     assert body == {
         "errors": [{"type": "system", "message": "FakeKantata does not model GET /workspaces"}]
     }
-    status, body = await call(fake, "PUT", "skills/3")
+    status, body = await request(fake, "PUT", "skills/3")
     assert status == 501 and "PUT /skills/{id}" in body["errors"][0]["message"]
     # Not documented at all: Rails' 404.
-    assert (await call(fake, "GET", "no_such_things"))[0] == 404
+    assert (await request(fake, "GET", "no_such_things"))[0] == 404
 
 
 async def test_the_switch_ignores_what_is_not_modelled_instead(fake: FakeKantata) -> None:
@@ -145,7 +142,7 @@ async def test_the_switch_ignores_what_is_not_modelled_instead(fake: FakeKantata
     assert await answer(fake, "users", matching="ann") == await answer(fake, "users")
     assert (await answer(fake, "custom_fields", include="custom_field_set"))[0] == 200
     # Routes are not filters: a route the fake does not serve stays a 501.
-    assert (await call(fake, "GET", "workspaces"))[0] == 501
+    assert (await request(fake, "GET", "workspaces"))[0] == 501
     async with FakeKantata(users=5, ignore_unmodelled=True) as lenient:
         assert (await answer(lenient, "users", with_organizations="true"))[0] == 200
 
@@ -165,7 +162,7 @@ async def test_every_documented_order_sorts(fake: FakeKantata) -> None:
 async def test_every_documented_include_is_served_or_refused(fake: FakeKantata) -> None:
     for key in SERVED:
         for name, include in facts(key).get("include", {}).items():
-            status, body = await call(fake, "GET", key, per_page="5", include=name)
+            status, body = await request(fake, "GET", key, per_page="5", include=name)
             if status == 501:
                 assert f"include '{name}'" in body["errors"][0]["message"]
                 continue

@@ -16,9 +16,8 @@ from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
 
-import aiohttp
 import pytest
-from conftest import my_memberships, visible
+from conftest import call, my_memberships, visible
 from oracles import (
     MEMBERSHIP_PROBES,
     Probe,
@@ -29,6 +28,7 @@ from oracles import (
     reference_probe,
     shared_workspace,
     skills_probe,
+    stamp_probe,
     story,
     timesheets_probe,
 )
@@ -67,14 +67,11 @@ async def fake(dataset: Dataset) -> AsyncIterator[FakeKantata]:
 
 
 async def list_ids(fake: FakeKantata, key: str, params: dict[str, str]) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {fake.token}"}
-    async with (
-        aiohttp.ClientSession(headers=headers) as session,
-        session.get(fake.base_url + key, params={"per_page": "200", **params}) as resp,
-    ):
-        body = await resp.json()
-    if resp.status != 200:
-        return resp.status, body
+    """The status and, when 200, the ids listed (all on one page)."""
+    answer = await call(fake, "GET", key, params={"per_page": "200", **params})
+    body = answer.json()
+    if answer.status != 200:
+        return answer.status, body
     assert body["count"] == len(body["results"]) <= 200
     return 200, {r["id"] for r in body["results"]}
 
@@ -168,14 +165,10 @@ USER_PROBES: dict[str, Probe] = {
         {"contacts_on_different_account": "true"},
         {i for i in w.me["contact_ids"] if w.users[i]["account_id"] != w.me["account_id"]},
     ),
-    "created_after": lambda w: (
-        {"created_after": (cut := w.median([w.users[i]["created_at"] for i in w.base()]))},
-        w.where(lambda u: u["created_at"] > cut),
-    ),
-    "created_before": lambda w: (
-        {"created_before": (cut := w.median([w.users[i]["created_at"] for i in w.base()]))},
-        w.where(lambda u: u["created_at"] < cut),
-    ),
+    **{
+        name: stamp_probe(name, lambda w: w.users, lambda w, ids: ids & w.base())
+        for name in ("created_after", "created_before", "updated_after", "updated_before")
+    },
     "external_reference_external_message": reference_probe(
         "external_reference_external_message",
         "Duplicate contact",
@@ -286,14 +279,6 @@ USER_PROBES: dict[str, Probe] = {
     "show_users_in_insights_groups": lambda w: (
         {"show_users_in_insights_groups": "true"},
         w.base() & {m["user_id"] for m in w.records["insights_access_group_memberships"].values()},
-    ),
-    "updated_after": lambda w: (
-        {"updated_after": (cut := w.median([w.users[i]["updated_at"] for i in w.base()]))},
-        w.where(lambda u: u["updated_at"] > cut),
-    ),
-    "updated_before": lambda w: (
-        {"updated_before": (cut := w.median([w.users[i]["updated_at"] for i in w.base()]))},
-        w.where(lambda u: u["updated_at"] < cut),
     ),
     "with_created_estimates": lambda w: (
         {"with_created_estimates": "true"},

@@ -22,12 +22,6 @@ async def fake() -> AsyncIterator[FakeKantata]:
         yield server
 
 
-@pytest.fixture
-async def api(fake: FakeKantata) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
-        yield Api(fake, session)
-
-
 # -- knobs: scripted faults -----------------------------------------------------------------
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-import aiohttp
 import pytest
 from fake_api import Api, alphabetical, fields, result_ids, users_of
 
@@ -16,12 +15,6 @@ from kantata_async.testing import FakeKantata
 async def fake() -> AsyncIterator[FakeKantata]:
     async with FakeKantata(users=60, seed=3) as server:
         yield server
-
-
-@pytest.fixture
-async def api(fake: FakeKantata) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
-        yield Api(fake, session)
 
 
 # -- filters --------------------------------------------------------------------------------

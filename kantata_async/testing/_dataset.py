@@ -14,14 +14,14 @@ import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from . import _mutate
 from ._collections import COLLECTIONS
 from ._generate import DAYS, generate
 from ._index import Context, Index
 from ._mutate import DEFAULT_PHOTO_PATH
-from ._render import envelope, render_record
+from ._render import EnvelopeOptions, envelope, render_record
 from ._schema import Include
 from ._wire import ACCOUNT_TZ
 
@@ -156,35 +156,21 @@ class Dataset:
         key: str,
         ids: Sequence[str],
         *,
-        include: Sequence[str] = (),
-        optional_fields: Sequence[str] = (),
-        count: int | None = None,
-        page: int = 1,
-        per_page: int | None = None,
-        copy_lists: bool = True,
         context: Context | None = None,
+        **options: Unpack[EnvelopeOptions],
     ) -> dict[str, Any]:
         """A response envelope whose primary records are `ids` under `key`, in that order.
 
-        `count` is the total the query matched (default: `len(ids)`); `meta` is computed the
-        way Kantata computes it. Include names the key does not know are dropped.
+        Keywords (`EnvelopeOptions`): `include`, `optional_fields`, `count` (the total the
+        query matched; default `len(ids)`), `page` and `per_page`, from which `meta` is
+        computed the way Kantata computes it, and `copy_lists`. Include names the key does
+        not know are dropped. `context` is the request's (default: `me` "1", no filters).
 
         The records are new dicts; with `copy_lists=False` their lists (`skill_ids`, ...) are
         the dataset's own, which is faster and safe only for a body that is serialized at
         once (the fake server does that).
         """
-        return envelope(
-            context or self.context(),
-            self._fields_cache,
-            key,
-            ids,
-            include=include,
-            optional_fields=optional_fields,
-            count=count,
-            page=page,
-            per_page=per_page,
-            copy_lists=copy_lists,
-        )
+        return envelope(context or self.context(), self._fields_cache, key, ids, **options)
 
     # -- changes ----------------------------------------------------------------------------
 

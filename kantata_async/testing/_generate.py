@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ._calendar import DAYS, Stamps, sunday_on_or_before
-from ._people import SKILL_WORDS, add_people
+from ._people import SKILL_WORDS, People
 from ._projects import add_projects
 
 if TYPE_CHECKING:
@@ -74,7 +74,9 @@ def generate(data: Dataset, rng: random.Random, anchor: datetime) -> None:
     _custom_fields(data, stamps)
     for name in _CALENDARS:
         data.add("holiday_calendars", {"name": name, "default": name == _CALENDARS[0]})
-    add_people(data, rng, stamps, role_ids=role_ids, skill_ids=skill_ids, workweek_ids=workweek_ids)
+    People(
+        data, rng, stamps, role_ids=role_ids, skill_ids=skill_ids, workweek_ids=workweek_ids
+    ).add_all()
     add_projects(data, rng, stamps, today)
     _catalogue_references(data, stamps)
 

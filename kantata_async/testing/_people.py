@@ -25,7 +25,7 @@ __all__ = [
     "OTHER_ACCOUNT_EVERY",
     "PERMISSIONS",
     "SKILL_WORDS",
-    "add_people",
+    "People",
 ]
 
 FIRST_NAMES = (
@@ -64,29 +64,16 @@ _PLACES = (
 )
 
 
-def add_people(
-    data: Dataset,
-    rng: random.Random,
-    stamps: Stamps,
-    *,
-    role_ids: list[str],
-    skill_ids: list[str],
-    workweek_ids: list[str],
-) -> None:
-    """Add `data.users` users, each with what belongs to them."""
-    people = _People(data, rng, stamps, role_ids, skill_ids, workweek_ids)
-    managers = max(1, math.ceil(data.users / 10))
-    for n in range(data.users):
-        people.add(n, managers)
-    people.link_contacts()
+class People(ProfileParts):
+    """Adds the people of a dataset: `People(...).add_all()` adds `data.users` users, each
+    with what belongs to them, then links everyone's contacts."""
 
-
-class _People(ProfileParts):
     def __init__(
         self,
         data: Dataset,
         rng: random.Random,
         stamps: Stamps,
+        *,
         role_ids: list[str],
         skill_ids: list[str],
         workweek_ids: list[str],
@@ -100,6 +87,13 @@ class _People(ProfileParts):
         self.orgs = {o["name"]: o["id"] for o in data.records["organizations"].values()}
         self.fields = list(data.records["custom_fields"].values())
         self.today = stamps.anchor.date()
+
+    def add_all(self) -> None:
+        """Every user, in order; one in ten is a manager; then the contacts."""
+        managers = max(1, math.ceil(self.data.users / 10))
+        for n in range(self.data.users):
+            self.add(n, managers)
+        self.link_contacts()
 
     def add(self, n: int, managers: int) -> None:
         rng = self.rng

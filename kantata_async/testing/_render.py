@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from ._collections import COLLECTIONS
 from ._index import Context
 from ._schema import Collection, Record
 
-__all__ = ["envelope", "render_record"]
+__all__ = ["EnvelopeOptions", "envelope", "render_record"]
 
 
 def _fields(
@@ -63,24 +63,40 @@ def render_record(
     return _shape(record, fields, collection, ctx, copy_lists=True)
 
 
+class EnvelopeOptions(TypedDict, total=False):
+    """What an envelope renders besides its records (`Dataset.envelope`'s keywords).
+
+    `include` and `optional_fields` (default none); `count`, the total the query matched
+    (default: the number of ids); `page` (default 1) and `per_page` (default: the number
+    of ids) for `meta`; `copy_lists` (default True): False shares the dataset's lists.
+    """
+
+    include: Sequence[str]
+    optional_fields: Sequence[str]
+    count: int | None
+    page: int
+    per_page: int | None
+    copy_lists: bool
+
+
 def envelope(
     ctx: Context,
     cache: dict[Any, tuple[str, ...]],
     key: str,
     ids: Sequence[str],
-    *,
-    include: Sequence[str] = (),
-    optional_fields: Sequence[str] = (),
-    count: int | None = None,
-    page: int = 1,
-    per_page: int | None = None,
-    copy_lists: bool = True,
+    **options: Unpack[EnvelopeOptions],
 ) -> dict[str, Any]:
     """A response envelope whose primary records are `ids` under `key`, in that order.
 
     Include names the collection does not have are left out; so are optional fields it
     does not have.
     """
+    include = options.get("include", ())
+    optional_fields = options.get("optional_fields", ())
+    count = options.get("count")
+    page = options.get("page", 1)
+    per_page = options.get("per_page")
+    copy_lists = options.get("copy_lists", True)
     collection = COLLECTIONS[key]
     records = ctx.dataset.records
     total = len(ids) if count is None else count
