@@ -75,12 +75,15 @@ class World:
     ) -> set[str]:
         return {p["user_id"] for p in self.participations(workspace_id=workspace) if test(p)}
 
-    def busiest_workspace(self, account: str = "1") -> str:
-        """The project of `account` with the most people: filters on it narrow visibly."""
+    def busiest_workspace(
+        self, test: Callable[[dict[str, Any]], bool] = lambda p: True, account: str = "1"
+    ) -> str:
+        """The project of `account` with the most people passing `test`: filters on it
+        narrow visibly."""
         workspaces = [
             w for w, ws in self.records["workspaces"].items() if ws["account_id"] == account
         ]
-        return max(workspaces, key=lambda w: (len(self.people(w)), -int(w)))
+        return max(workspaces, key=lambda w: (len(self.people(w, test)), -int(w)))
 
     def references(self, user: dict[str, Any]) -> list[dict[str, Any]]:
         return [self.records["external_references"][r] for r in user["external_reference_ids"]]

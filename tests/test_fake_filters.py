@@ -76,6 +76,11 @@ async def list_ids(fake: FakeKantata, key: str, params: dict[str, str]) -> tuple
     return 200, {r["id"] for r in body["results"]}
 
 
+def approver(participation: dict[str, Any]) -> bool:
+    """A provider with financial access."""
+    return bool(participation["role"] == "maven" and participation["access_level"] == "financial")
+
+
 USER_PROBES: dict[str, Probe] = {
     "account_id": lambda w: ({"account_id": "2"}, w.where(lambda u: u["account_id"] == "2")),
     "account_role_ids": lambda w: (
@@ -142,12 +147,8 @@ USER_PROBES: dict[str, Probe] = {
         ),
     ),
     "can_be_approver_in_workspace": lambda w: (
-        {"can_be_approver_in_workspace": w.busiest_workspace()},
-        w.base()
-        & w.people(
-            w.busiest_workspace(),
-            lambda p: p["role"] == "maven" and p["access_level"] == "financial",
-        ),
+        {"can_be_approver_in_workspace": (ws := w.busiest_workspace(approver))},
+        w.base() & w.people(ws, approver),
     ),
     "can_view_reports": lambda w: (
         {"can_view_reports": "true"},
