@@ -72,6 +72,10 @@ class Call:
         return {**self.body_params(), **self.params}
 
 
+def _not_found(key: str, record_id: str) -> ApiError:
+    return ApiError.system(404, f"Couldn't find {COLLECTIONS[key].singular} with 'id'={record_id}")
+
+
 class Handlers:
     """The route handlers of one `FakeKantata`, by the names the declarations give them."""
 
@@ -150,13 +154,13 @@ class Handlers:
     def require(self, key: str, record_id: str, params: Mapping[str, Any]) -> None:
         """404, as Rails words it, unless the record exists and passes the filters."""
         if not self.selector.visible(key, record_id, params):
-            singular = COLLECTIONS[key].singular
-            raise ApiError.system(404, f"Couldn't find {singular} with 'id'={record_id}")
+            raise _not_found(key, record_id)
 
     def render(self, key: str, record_id: str, params: Mapping[str, Any]) -> web.Response:
         """The envelope of one record (404 when hidden), as shows and writes answer."""
-        self.require(key, record_id, params)
         page = self.selector.select(key, {**params, "only": record_id})
+        if page.ids != [record_id]:
+            raise _not_found(key, record_id)
         return json_response(self.selector.envelope(key, page, params))
 
     def capacity(self, resolved: Resolved, call: Call) -> web.Response:

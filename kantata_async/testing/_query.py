@@ -160,7 +160,11 @@ class Selector:
             if scoped is not None:
                 preds.append(scoped)
         defaults = defaults_on(params)
-        for name, spec in collection.filters.items():
+        # Only the filters given, and those with a default: a show route must stay cheap.
+        given = [n for n in params if n in collection.filters]
+        wanted = set(given) | (set(collection.defaulted) if defaults else set())
+        for name in (n for n in collection.filters if n in wanted):
+            spec = collection.filters[name]
             value: FilterValue | None = brainstem_value(params.get(name))
             if value is None:
                 if not defaults or spec.default is None or spec.refused:

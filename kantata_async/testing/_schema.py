@@ -139,6 +139,11 @@ class Collection:
     refused_orders: frozenset[str] = frozenset()
     routes: Mapping[tuple[str, str], Route] = field(default_factory=dict)
 
+    @property
+    def defaulted(self) -> tuple[str, ...]:
+        """The filters with a documented default (applied when absent)."""
+        return tuple(n for n, f in self.filters.items() if f.default is not None)
+
     def sent_fields(self, include: frozenset[str], optional: frozenset[str]) -> tuple[str, ...]:
         """The fields of a record rendered with these includes and optional fields."""
         wanted = [self.includes[name].field for name in sorted(include) if name in self.includes]
