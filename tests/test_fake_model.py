@@ -344,3 +344,19 @@ async def test_patch_reaches_the_update_routes_as_put_does(fake: FakeKantata) ->
             fake, "PATCH", "account_memberships/1", data=b"{}", content_type="application/json"
         )
     ).status == 501
+
+
+async def test_a_write_with_a_query_it_refuses_changes_nothing(fake: FakeKantata) -> None:
+    before = len(fake.dataset.records["workweek_memberships"])
+    body = json.dumps({"workweek_membership": {"user_id": 3, "start_date": "2031-01-05"}})
+    for query in ([("include[]", "user")], [("user_ids[x]", "1")]):
+        answer = await call(
+            fake,
+            "POST",
+            "workweek_memberships",
+            params=query,
+            data=body.encode(),
+            content_type="application/json",
+        )
+        assert answer.status == 400, answer.body
+    assert len(fake.dataset.records["workweek_memberships"]) == before

@@ -211,6 +211,7 @@ class Handlers:
         """A write that makes (or picks) a record, answered with its envelope."""
 
         def handle(resolved: Resolved, call: Call) -> web.Response:
+            self.selector.validate(resolved.collection.key, call.params)
             return self.render(resolved.collection.key, change(call), call.params)
 
         return handle

@@ -255,6 +255,11 @@ class Selector:
             self._matched.popitem(last=False)
         return found
 
+    def validate(self, key: str, params: Mapping[str, Any]) -> None:
+        """Raise what `select` would raise for these parameters (400, 422, 501), without
+        selecting: a write checks its query before it changes anything."""
+        self.select(key, {**params, "only": "0"})
+
     def visible(self, key: str, record_id: str, params: Mapping[str, Any]) -> bool:
         """Whether a show route finds `record_id` (it exists and passes scope and filters)."""
         if not _DIGITS.fullmatch(record_id):
