@@ -5,7 +5,8 @@
    client's event loop.
 2. Runs the real export command line against it (`python -m kantata_async export users
    --include account_membership.skill_memberships --include role --out ...`): its progress
-   and summary appear on stderr.
+   and summary appear on stderr. Without `--filter on_my_account=true` it exports the users
+   Kantata lists by default: the people of your projects, not the whole account.
 3. Takes the first exported row and reads that user's linked graph through the client:
    `user.account_membership.skill_memberships` with each `sm.skill`, and
    `user.workweek_memberships` with each `wm.workweek`.
@@ -152,6 +153,11 @@ def main() -> int:
         if status != 0:
             say(f"\nThe export exited with status {status}; what it wrote is in {_rows_of(out)}.")
             return status
+        say(
+            "\n(Without --filter on_my_account=true, GET /users lists the people of your projects,"
+            " as Kantata does;\n the fake's account also has members in no project and people"
+            " of another account.)"
+        )
         user_id = describe_row(out)
         if user_id is not None:
             asyncio.run(show_user(base_url, token, user_id))

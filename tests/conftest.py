@@ -7,10 +7,15 @@ fresh, independent payload on each call: never merge the same payload twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
-from collections.abc import AsyncIterator
+import json
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import pytest
 
 from kantata_async import Graph, KantataClient, RetryPolicy
@@ -327,6 +332,15 @@ async def fake() -> AsyncIterator[FakeKantata]:
 
 
 @pytest.fixture
+async def api(fake: FakeKantata) -> AsyncIterator[Any]:
+    """Plain requests against `fake` (see `fake_api.Api`)."""
+    from fake_api import Api  # it reads this module's helpers: imported when first used
+
+    async with aiohttp.ClientSession() as session:
+        yield Api(fake, session)
+
+
+@pytest.fixture
 async def client(fake: FakeKantata) -> AsyncIterator[KantataClient]:
     """A client for `fake` whose retries do not wait (`RetryPolicy.instant`)."""
     policy = RetryPolicy.instant(max_retries=3)
@@ -350,6 +364,114 @@ def sdk_tasks() -> list[asyncio.Task[Any]]:
     return out
 
 
-def visible(fake: FakeKantata) -> set[str]:
-    """The ids of the users `GET /users` lists by default (disabled users are hidden)."""
-    return {i for i, u in fake.dataset.records["users"].items() if not u.get("disabled")}
+def visible(
+    fake: FakeKantata, *, on_my_account: bool = False, show_disabled: bool = False
+) -> set[str]:
+    """The ids of the users `GET /users` lists by default, by the rules the Users docs give.
+
+    Without `on_my_account`: the people of the requester's projects (an administrator's:
+    the projects of the account or with one of its members). With it: everyone on the
+    requester's account. Disabled users are hidden unless `show_disabled`.
+    """
+    records = fake.dataset.records
+    users = records["users"]
+    me = users[fake.me]
+    account = me["account_id"]
+    if on_my_account:
+        chosen = {i for i, u in users.items() if u["account_id"] == account}
+    else:
+        people: dict[str, set[str]] = {}
+        for p in records["participations"].values():
+            people.setdefault(p["workspace_id"], set()).add(p["user_id"])
+        membership = records["account_memberships"][me["account_membership_id"]]
+        if membership["is_administrator"]:
+            projects = [
+                w
+                for w, who in people.items()
+                if records["workspaces"][w]["account_id"] == account
+                or any(users.get(u, {}).get("account_id") == account for u in who)
+            ]
+        else:
+            projects = [w for w, who in people.items() if fake.me in who]
+        chosen = set().union(*(people[w] for w in projects))
+    # Participations of deleted users stay behind (deletes do not cascade).
+    return {i for i in chosen if i in users and (show_disabled or not users[i].get("disabled"))}
+
+
+def my_memberships(fake: FakeKantata) -> dict[str, dict[str, Any]]:
+    """The workweek memberships `GET /workweek_memberships` lists: the requester's account's."""
+    users = fake.dataset.records["users"]
+    account = users[fake.me]["account_id"]
+    return {
+        i: wm
+        for i, wm in fake.dataset.records["workweek_memberships"].items()
+        if users.get(str(wm["user_id"]), {}).get("account_id") == account
+    }
+
+
+@dataclass
+class Answer:
+    """What the fake answered to one request."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+async def call(
+    fake: FakeKantata,
+    method: str,
+    path: str,
+    *,
+    params: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+    data: bytes | None = None,
+    content_type: str | None = None,
+) -> Answer:
+    """One request to `fake` with its token; `data` goes with `content_type` (None: without
+    any `Content-Type` header)."""
+    sent = {"Authorization": f"Bearer {fake.token}"}
+    if content_type is not None:
+        sent["Content-Type"] = content_type
+    skip = () if content_type is not None else ("Content-Type",)
+    async with (
+        aiohttp.ClientSession(headers=sent, skip_auto_headers=skip) as session,
+        session.request(method, fake.base_url + path, params=params, data=data) as resp,
+    ):
+        return Answer(resp.status, dict(resp.headers), await resp.read())
+
+
+@contextlib.contextmanager
+def fake_in_thread(
+    **settings: Any,
+) -> Iterator[tuple[FakeKantata, asyncio.AbstractEventLoop]]:
+    """A `FakeKantata(**settings)` served by a thread with a loop of its own, for code that
+    runs its own event loop (or none): yields the server and its loop."""
+    started = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        async with FakeKantata(**settings) as fake:
+            box.update(fake=fake, loop=asyncio.get_running_loop(), stop=stop)
+            started.set()
+            await stop.wait()
+
+    def run() -> None:
+        try:
+            asyncio.run(serve())
+        finally:
+            started.set()
+
+    thread = threading.Thread(target=run, name="fake-kantata")
+    thread.start()
+    started.wait(10)
+    assert "fake" in box, "the fake server did not start"
+    try:
+        yield box["fake"], box["loop"]
+    finally:
+        box["loop"].call_soon_threadsafe(box["stop"].set)
+        thread.join(10)
+        assert not thread.is_alive()

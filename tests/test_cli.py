@@ -17,14 +17,13 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
+from conftest import fake_in_thread, my_memberships, visible
 
 from kantata_async.cli import ProgressDisplay, UsageError, format_summary, main, parse_filters
 from kantata_async.export import ExportProgress, ExportSummary
@@ -47,39 +46,14 @@ class Served:
         return self.fake.token
 
     def visible_users(self) -> set[str]:
-        users = self.fake.dataset.records["users"]
-        return {uid for uid, u in users.items() if not u.get("disabled")}
+        """The users `GET /users` lists by default."""
+        return visible(self.fake)
 
 
 @pytest.fixture
 def served() -> Iterator[Served]:
-    started = threading.Event()
-    box: dict[str, Any] = {}
-
-    async def serve() -> None:
-        stop = asyncio.Event()
-        async with FakeKantata(users=60, seed=5) as fake:
-            box["served"] = Served(fake, asyncio.get_running_loop())
-            box["stop"] = stop
-            started.set()
-            await stop.wait()
-
-    def run() -> None:
-        try:
-            asyncio.run(serve())
-        finally:
-            started.set()
-
-    thread = threading.Thread(target=run, name="fake-kantata")
-    thread.start()
-    started.wait(10)
-    assert "served" in box, "the fake server did not start"
-    try:
-        yield box["served"]
-    finally:
-        box["served"].loop.call_soon_threadsafe(box["stop"].set)
-        thread.join(10)
-        assert not thread.is_alive()
+    with fake_in_thread(users=60, seed=5) as (fake, loop):
+        yield Served(fake, loop)
 
 
 @pytest.fixture(autouse=True)
@@ -133,7 +107,10 @@ def test_export_ndjson_with_the_token_from_the_environment(
     assert "count drift  0 (server reported" in captured.err
     assert "pages        3" in captured.err
     # Not a terminal: plain lines, no bar redraws.
-    assert "kantata-async: users: 25/57 records (44%), 1 page," in captured.err
+    total = len(served.visible_users())
+    assert f"kantata-async: users: 25/{total} records ({25 * 100 // total}%), 1 page," in (
+        captured.err
+    )
     assert "\r" not in captured.err
     assert_no_token(served.token, captured.out, captured.err, out.read_text(encoding="utf-8"))
     first = served.fake.requests[0]
@@ -231,15 +208,16 @@ def test_csv_formula_guard_flag(
 def test_fewer_records_than_reported_ends_with_a_warning_and_exit_0(
     served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    served.fake.count_offset = 5  # the server promises 62 and lists 57
+    served.fake.count_offset = 5  # the server promises 5 more than it lists
+    total = len(served.visible_users())
     out = tmp_path / "users.ndjson"
     code = main(export_args(served, out, "--token", served.token, "--progress", "none"))
     err = capfd.readouterr().err
     assert code == 0, err
-    assert "count drift  -5 (server reported 62)" in err
+    assert f"count drift  -5 (server reported {total + 5})" in err
     assert err.splitlines()[-1].startswith(
-        "kantata-async: warning: the server reported 62 users but 57 arrived (5 fewer): "
-        "records may have been missed"
+        f"kantata-async: warning: the server reported {total + 5} users but {total} arrived "
+        "(5 fewer): records may have been missed"
     )
 
 
@@ -468,7 +446,8 @@ def test_a_server_error_exits_1_and_says_how_far_it_got(
     assert lines and len(lines) % 10 == 0
     assert all(json.loads(line)["id"] for line in lines)
     assert (
-        f"export failed after {len(lines)} of 57 users (incomplete): {out} is left unchanged; "
+        f"export failed after {len(lines)} of {len(served.visible_users())} users (incomplete): "
+        f"{out} is left unchanged; "
         f"the {len(lines)} rows written (each whole) are in {partial}"
     ) in captured.err
     assert f"  partial      {partial} ({len(lines)} rows)" in captured.err
@@ -585,7 +564,7 @@ def test_a_signal_mid_export_ends_with_whole_lines_and_a_summary(
         assert proc.stderr is not None
         # The progress line comes once the first page is written and flushed.
         first = proc.stderr.readline()
-        assert "users: 5/57 records" in first, first
+        assert f"users: 5/{len(served.visible_users())} records" in first, first
         proc.send_signal(sig)
         stdout, rest = proc.communicate(timeout=20)
     stderr = first + rest
@@ -597,7 +576,8 @@ def test_a_signal_mid_export_ends_with_whole_lines_and_a_summary(
     assert text.endswith("\n")
     rows = [json.loads(line) for line in text.splitlines()]
     assert len(rows) == 5
-    assert f"export {how} after 5 of 57 users (incomplete): {out} is left unchanged" in stderr
+    total = len(served.visible_users())
+    assert f"export {how} after 5 of {total} users (incomplete): {out} is left unchanged" in stderr
     assert "records      5 written" in stderr
     assert "Traceback" not in stderr
     assert_no_token(served.token, stdout, stderr, text)
@@ -767,7 +747,7 @@ def test_since_and_watermark_out_export_only_what_changed(
     err = capfd.readouterr().err
     assert code == 0, err
     assert "watermark" in err
-    every = served.fake.dataset.records["workweek_memberships"]
+    every = my_memberships(served.fake)
     assert len(first.read_text().splitlines()) == len(every)
     assert state.is_file()
 

@@ -31,7 +31,7 @@ async def test_list_first_page_sends_typed_params_and_links_the_graph(
     assert isinstance(page, Page)
     assert len(page.items) == 10
     assert all(isinstance(u, User) for u in page.items)
-    total = len(visible(fake))
+    total = len(visible(fake, on_my_account=True))
     assert page.count == total
     assert page.page_count == -(-total // 10)
     assert page.page_number == 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from datetime import UTC, date, datetime, timedelta
+
 import pytest
 
 from kantata_async.testing import INCLUDES, Dataset
@@ -75,9 +78,62 @@ def test_every_include_name_resolves_to_generated_records() -> None:
         ids = list(data.records[key])[:10]
         body = data.envelope(key, ids, include=list(includes))
         for name, inc in includes.items():
-            assert inc.target in body, (key, name)
+            assert inc.polymorphic or inc.target in body, (key, name)
             for i in ids:
                 value = body[key][i].get(inc.field)
-                for tid in value if isinstance(value, list) else [value]:
-                    if tid is not None:
-                        assert str(tid) in body[inc.target], (key, name, tid)
+                for ref in value if isinstance(value, list) else [value]:
+                    if ref is None:
+                        continue
+                    # A polymorphic include carries {"key", "id"}; a plain one the id.
+                    target, tid = (ref["key"], ref["id"]) if inc.polymorphic else (inc.target, ref)
+                    assert str(tid) in body[target], (key, name, tid)
+
+
+def test_dataset_mutation_helpers_bump_the_revision_and_stamps() -> None:
+    data = Dataset(users=30, seed=1)
+    revision = data.revision
+    user = data.add_user("Zoe New", email_address="zoe@example.com")
+    assert data.revision > revision
+    assert user["account_membership_id"] in data.records["account_memberships"]
+    first, second = data.stamp(), data.stamp()
+    assert first < second
+    assert all(first > u["updated_at"] for u in data.records["users"].values() if u is not user)
+    updated = data.update("users", user["id"], headline="New")
+    assert updated["headline"] == "New" and updated["updated_at"] > second
+    data.delete("users", user["id"])
+    assert data.get("users", user["id"]) is None
+    with pytest.raises(KeyError):
+        data.delete("users", user["id"])
+    with pytest.raises(KeyError):
+        data.update("users", "nope", headline="x")
+    before = data.revision
+    data.changed()
+    assert data.revision == before + 1
+
+    def fixed() -> datetime:
+        return datetime(2026, 5, 1, 12, tzinfo=UTC)
+
+    assert (
+        Dataset(users=30, seed=1, clock=fixed).stamp()
+        == Dataset(users=30, seed=1, clock=fixed).stamp()
+    )
+
+
+def test_dataset_envelopes_copy_lists_unless_told_not_to() -> None:
+    data = Dataset(users=5, seed=1)
+    body = data.envelope("users", ["2"], include=["skills"])
+    body["users"]["2"]["skill_ids"].append("999")
+    assert "999" not in data.records["users"]["2"]["skill_ids"]
+    shared = data.envelope("users", ["2"], include=["skills"], copy_lists=False)
+    assert shared["users"]["2"]["skill_ids"] is data.records["users"]["2"]["skill_ids"]
+    assert shared == data.envelope("users", ["2"], include=["skills"])
+
+
+def test_dataset_memberships_form_a_timeline() -> None:
+    data = Dataset(users=80, seed=5)
+    for uid in data.records["users"]:
+        mine = data.workweek_memberships_of(uid)
+        assert mine and mine[-1]["end_date"] is None
+        for earlier, later in itertools.pairwise(mine):
+            end = date.fromisoformat(earlier["end_date"])
+            assert end + timedelta(days=1) == date.fromisoformat(later["start_date"])

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import my_memberships, visible
 
 from kantata_async import KantataClient, WorkweekMembership
 from kantata_async.sync import Watermark, changes
@@ -24,7 +25,7 @@ async def test_a_first_sync_then_only_what_changed(
     start = Watermark(datetime(2000, 1, 1, tzinfo=UTC))
     first = changes(client.workweek_memberships.list, since=start, include=["user"])
     got = [wm.id async for wm in first]
-    assert sorted(got, key=int) == sorted(fake.dataset.records["workweek_memberships"], key=int)
+    assert sorted(got, key=int) == sorted(my_memberships(fake), key=int)
     assert first.watermark.at == newest_stamp(fake, "workweek_memberships")
     sent = fake.requests[0].query["updated_after"]
     assert datetime.fromisoformat(sent) == start.at - timedelta(minutes=5)
@@ -78,7 +79,7 @@ async def test_users_have_no_updated_at_so_the_run_start_is_the_mark(
     now = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
     feed = changes(client.users.list, since=datetime(2000, 1, 1, tzinfo=UTC), clock=lambda: now)
     count = len([u async for u in feed])
-    assert count == len([u for u in fake.dataset.records["users"].values() if not u["disabled"]])
+    assert count == len(visible(fake))
     assert feed.watermark.at == now
     assert feed.watermark.recent == frozenset()
 

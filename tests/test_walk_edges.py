@@ -36,7 +36,7 @@ TOKEN = "walk-token"
 
 @pytest.fixture
 async def big() -> AsyncIterator[FakeKantata]:
-    async with FakeKantata(users=450, seed=3) as server:
+    async with FakeKantata(users=520, seed=3) as server:
         yield server
 
 

@@ -40,7 +40,7 @@ class CustomFieldValue(Model):
     subject_type: str | None = ABSENT
     type: str | None = ABSENT
     updated_at: datetime | None = ABSENT
-    value: str | None = ABSENT
+    value: Any = ABSENT
 
     custom_field = One["CustomField"](
         "custom_fields", field="custom_field_id", include="custom_field"

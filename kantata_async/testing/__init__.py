@@ -1,8 +1,9 @@
 """Test support that ships with kantata_async: a fake Kantata server and its seeded dataset.
 
 `FakeKantata` is a real aiohttp server on 127.0.0.1 that answers like the Kantata OX API v1
-(envelopes, includes, pagination, filters, errors, the users and workweek membership write
-endpoints), for testing code that talks to Kantata without the network:
+(envelopes, includes, pagination, every documented filter of what it serves, errors, the
+users and workweek membership write endpoints), for testing code that talks to Kantata
+without the network. What it does not model it refuses with a 501 naming it, never ignores:
 
     from kantata_async.testing import FakeKantata
 
@@ -13,13 +14,18 @@ endpoints), for testing code that talks to Kantata without the network:
 Knobs script what a real deployment does to clients: `latency`, `fail_next` (429 with
 `Retry-After`, 503, 502 HTML pages, ...), `drop_next` (connections closed without an answer),
 `malformed_next` (invalid, truncated or HTML bodies), `random_faults`, `count_offset` (a
-reported count that lies) and `on_request` (change the data while a client walks the pages).
+reported count that lies), `on_request` (change the data while a client walks the pages)
+and `ignore_unmodelled` (ignore, rather than refuse, what the fake does not model).
 `python -m kantata_async.testing --users 10000` runs one on its own.
 
 `Dataset(users=500, seed=7)` generates the deterministic account the server answers from
-(users, account memberships, roles, managers, skills and skill memberships, workweeks and
-workweek memberships, custom field values, external references, work samples) and renders
-response envelopes from it exactly as the API shapes them.
+(users of two accounts, account memberships, roles, managers, skills with levels, workweeks
+and workweek memberships, projects and participation, contacts, geographies and departments,
+custom fields and values, external references, timesheet submissions, ...), dated relative
+to its clock, and renders response envelopes from it exactly as the API shapes them.
+
+What each collection serves (fields, includes, filters, orders, routes) is declared once, in
+`_collections.py`, from Kantata's API facts shipped in `kantata_async/testing/facts/`.
 
 `FakeKantataProcess(users=10_000, latency=0.05)` runs the same server in a child process (a
 context manager exposing `base_url` and `token`), so that its CPU does not compete with the

@@ -29,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
     parser.add_argument("--token", default=None, help="bearer token (default: from the seed)")
     parser.add_argument("--me", default="1", help="id of the token's user (1)")
+    parser.add_argument(
+        "--ignore-unmodelled",
+        action="store_true",
+        help="ignore documented filters, includes and orders the fake does not model "
+        "(default: answer 501 naming them)",
+    )
     return parser
 
 
@@ -42,6 +48,7 @@ async def serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         me=args.me,
+        ignore_unmodelled=args.ignore_unmodelled,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

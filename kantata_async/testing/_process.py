@@ -22,7 +22,8 @@ class FakeKantataProcess:
         with FakeKantataProcess(users=10_000, latency=0.05) as server:
             async with KantataClient(server.token, base_url=server.base_url) as client: ...
 
-    Raises `RuntimeError` when the server does not start within `start_timeout` seconds.
+    `ignore_unmodelled` is `FakeKantata`'s switch. Raises `RuntimeError` when the server does
+    not start within `start_timeout` seconds.
     """
 
     def __init__(
@@ -32,14 +33,17 @@ class FakeKantataProcess:
         seed: int = 0,
         latency: float = 0.0,
         start_timeout: float = 120.0,
+        ignore_unmodelled: bool = False,
     ) -> None:
         self.users = users
         self.seed = seed
         self.latency = latency
+        self.ignore_unmodelled = ignore_unmodelled
         self.start_timeout = start_timeout
         self.base_url = ""
         self.token = ""
         self.process: subprocess.Popen[str] | None = None
+        self._drainer: threading.Thread | None = None
 
     def start(self) -> None:
         """Start the process and wait until it listens."""
@@ -56,6 +60,7 @@ class FakeKantataProcess:
                 str(self.latency),
                 "--port",
                 "0",
+                *(["--ignore-unmodelled"] if self.ignore_unmodelled else []),
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -73,21 +78,28 @@ class FakeKantataProcess:
             if sep:
                 banner[key] = value
         # Keep reading whatever else it prints, so that a full pipe can never block it.
-        threading.Thread(target=_drain, args=(server.stdout,), daemon=True).start()
+        self._drainer = threading.Thread(target=_drain, args=(server.stdout,), daemon=True)
+        self._drainer.start()
         self.base_url = banner["KANTATA_BASE_URL"]
         self.token = banner["KANTATA_TOKEN"]
 
     def stop(self) -> None:
-        """Stop the process (SIGTERM, then SIGKILL after 5 s) and reap it."""
+        """Stop the process (SIGTERM, then SIGKILL after 5 s), reap it and close its pipe."""
         server = self.process
-        if server is None or server.poll() is not None:
+        if server is None:
             return
-        server.terminate()
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        # The pipe is at its end once the process is gone: let the drainer see it first.
+        if self._drainer is not None:
+            self._drainer.join(timeout=5)
+        if server.stdout is not None:
+            server.stdout.close()
 
     def __enter__(self) -> FakeKantataProcess:
         self.start()

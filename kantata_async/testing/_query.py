@@ -1,9 +1,12 @@
 """The read side of the fake server: filters, ordering, `only` and pagination, as Brainstem does.
 
-`Selector.select` turns a key and its query parameters into the ids of one page, the total
-count and the `meta` numbers; `Selector.envelope` renders that page. Sorted and filtered id
-lists are cached until the dataset's `revision` changes, so walking 100,000 users costs one
-sort and then a slice per page. No I/O here.
+`Selector.select` turns a key and its request parameters into the ids of one page, the total
+count and the `meta` numbers, applying the collection's declaration (`_collections.py`):
+its scope, every filter given (or its default), its default filters, its order. Whatever the
+declaration refuses (a filter, an include, an order the fake does not model) is a 501 naming
+it, unless the server was told to ignore those. Sorted and filtered id lists are cached until
+the dataset's `revision` changes, so walking 100,000 users costs one sort and then a slice per
+page. No I/O here.
 """
 
 from __future__ import annotations
@@ -12,20 +15,24 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from typing import Any
 
+from ._collections import COLLECTIONS
 from ._dataset import DAYS, Dataset
-from ._wire import parse_date, parse_datetime, ruby_int, truthy
+from ._filters import brainstem_value
+from ._index import Context
+from ._schema import Collection, FilterValue, Predicate
+from ._wire import ApiError, ruby_int
 
 __all__ = [
     "DEFAULT_PER_PAGE",
-    "FILTERS",
     "MAX_CAPACITY_DAYS",
     "MAX_PER_PAGE",
-    "ORDERS",
     "Page",
     "Selector",
+    "refusal",
+    "scalar",
 ]
 
 DEFAULT_PER_PAGE = 20
@@ -34,55 +41,8 @@ MAX_PER_PAGE = 200
 # Kantata publishes no limit; this one keeps a request to milliseconds (the whole calendar,
 # years 1 to 9999, would hold the server's loop for seconds).
 MAX_CAPACITY_DAYS = 3653
-# The account's time zone: naive datetimes in filters are read in it (the dataset's offset).
-ACCOUNT_TZ = timezone(timedelta(hours=-7))
-
-Record = dict[str, Any]
-Predicate = Callable[[Record], bool]
-SortKey = Callable[[Record], Any]
-
-# Sort orders per key: (default name, {name: key function}). Ties break on the id.
-ORDERS: dict[str, tuple[str, dict[str, SortKey]]] = {
-    "users": ("alphabetical", {"alphabetical": lambda r: (r.get("full_name") or "").casefold()}),
-    "workweek_memberships": ("start_date", {"start_date": lambda r: r.get("start_date") or ""}),
-}
-
-_TIMESTAMP_FILTERS = ("created_after", "created_before", "updated_after", "updated_before")
-# The filter parameters each key understands; anything else in the query is ignored. Every
-# key whose records carry created_at/updated_at takes the timestamp filters (work samples
-# have no timestamps, so no filters).
-FILTERS: dict[str, frozenset[str]] = {
-    "users": frozenset(
-        {
-            *_TIMESTAMP_FILTERS,
-            "on_my_account",
-            "by_full_name",
-            "by_email_address",
-            "by_email_addresses",
-            "with_users",
-            "without_users",
-            "show_disabled",
-            "managers",
-            "search",
-        }
-    ),
-    "workweek_memberships": frozenset(
-        {*_TIMESTAMP_FILTERS, "user_ids", "effective_date", "participating_with"}
-    ),
-    **{
-        key: frozenset(_TIMESTAMP_FILTERS)
-        for key in (
-            "workweeks",
-            "account_memberships",
-            "skill_memberships",
-            "skills",
-            "roles",
-            "custom_field_values",
-            "external_references",
-        )
-    },
-}
-
+# Parameters that choose the page and its shape, not the records matched.
+_PAGING = frozenset({"page", "per_page", "limit", "offset", "include", "optional_fields"})
 _DIGITS = re.compile(r"\d+")
 
 
@@ -90,8 +50,28 @@ def _id_key(record_id: str) -> tuple[int, int, str]:
     return (0, int(record_id), "") if record_id.isdigit() else (1, 0, record_id)
 
 
-def _id_list(value: str) -> set[str]:
-    return {part.strip() for part in value.split(",") if part.strip()}
+def scalar(params: Mapping[str, Any], name: str) -> str | None:
+    """A parameter that takes one value; 400 when a Rails array or hash was sent."""
+    value = params.get(name)
+    if isinstance(value, list | dict):
+        raise ApiError.system(400, f"{name} takes one value, not a list or a hash")
+    return value
+
+
+def refusal(what: str, name: str, key: str, reason: str) -> ApiError:
+    """The 501 for something documented that the fake does not model."""
+    return ApiError.system(
+        501,
+        f"FakeKantata does not model {what} '{name}' on {key} ({reason}); "
+        "FakeKantata(ignore_unmodelled=True) ignores it instead",
+    )
+
+
+def defaults_on(params: Mapping[str, Any]) -> bool:
+    """Brainstem's `apply_default_filters`: absent means on; given, only true/TRUE/1 is on."""
+    if "apply_default_filters" not in params:
+        return True
+    return params["apply_default_filters"] in ("true", "TRUE", "1")
 
 
 @dataclass(frozen=True)
@@ -105,194 +85,137 @@ class Page:
 
 
 class Selector:
-    """Answers list and show queries over a `Dataset` for the user `me`."""
+    """Answers list and show queries over a `Dataset` for the user `me`.
 
-    def __init__(self, dataset: Dataset, me: str) -> None:
+    `ignore_unmodelled()` says whether refused filters, includes and orders are ignored
+    rather than answered with a 501.
+    """
+
+    def __init__(
+        self, dataset: Dataset, me: str, ignore_unmodelled: Callable[[], bool] = lambda: False
+    ) -> None:
         self.dataset = dataset
         self.me = me
+        self.ignore_unmodelled = ignore_unmodelled
+        self.index = dataset.index
         self._revision = -1
-        self._sorted: dict[tuple[str, str, bool, int], list[str]] = {}
+        self._sorted: dict[tuple[Any, ...], list[str]] = {}
         self._matched: OrderedDict[tuple[Any, ...], list[str]] = OrderedDict()
-        self._derived: dict[str, Any] = {}
 
-    # -- caches -------------------------------------------------------------------------
+    def context(self, params: Mapping[str, Any]) -> Context:
+        """What filters see for a request with these parameters."""
+        return Context(self.dataset, self.me, params, self.index)
 
     def _sync(self) -> None:
         if self.dataset.revision != self._revision:
             self._revision = self.dataset.revision
             self._sorted.clear()
             self._matched.clear()
-            self._derived.clear()
 
-    def managers(self) -> frozenset[str]:
-        """Ids of the users who manage at least one user."""
-        self._sync()
-        found = self._derived.get("managers")
-        if found is None:
-            users = self.dataset.records.get("users", {})
-            found = frozenset(str(u["manager_id"]) for u in users.values() if u.get("manager_id"))
-            self._derived["managers"] = found
-        return frozenset(found)
+    # -- ordering -------------------------------------------------------------------------
 
-    def memberships_by_user(self) -> dict[int, list[Record]]:
-        """Every user's workweek memberships, by start date."""
-        self._sync()
-        index: dict[int, list[Record]] | None = self._derived.get("memberships")
-        if index is None:
-            index = {}
-            for wm in self.dataset.records.get("workweek_memberships", {}).values():
-                index.setdefault(int(wm["user_id"]), []).append(wm)
-            for mine in index.values():
-                mine.sort(key=lambda wm: (wm["start_date"], _id_key(wm["id"])))
-            self._derived["memberships"] = index
-        return index
-
-    # -- ordering -----------------------------------------------------------------------
-
-    @staticmethod
-    def resolve_order(key: str, order: str | None) -> tuple[str, bool]:
+    def resolve_order(self, collection: Collection, order: str | None) -> tuple[str, bool]:
         """`(sort name, descending)` for an `order` value; unknown names give the default.
 
         As Brainstem does: an unknown sort name falls back to the key's default order (and
-        its default direction); a known name sorts descending only for `:desc`.
+        its default direction); a known name sorts descending only for `:desc`. A documented
+        name the fake does not model is a 501.
         """
-        default, known = ORDERS.get(key, ("id", {}))
         name, _, direction = (order or "").partition(":")
-        if name not in known:
-            return default, False
+        if name in collection.refused_orders and not self.ignore_unmodelled():
+            raise refusal("order", name, collection.key, "no sort key for it")
+        if name not in collection.orders:
+            return collection.default_order
         return name, direction == "desc"
 
-    def _sort_key(self, key: str, name: str, store: Mapping[str, Record]) -> Callable[[str], Any]:
-        known = ORDERS.get(key, ("id", {}))[1]
-        by = known.get(name)
-        if by is None:
+    def _sort_key(self, collection: Collection, name: str, ctx: Context) -> Callable[[str], Any]:
+        store = self.dataset.records.get(collection.key, {})
+        build = collection.orders.get(name)
+        if build is None:
             return _id_key
-        sort_by = by
-        return lambda i: (sort_by(store[i]), _id_key(i))
+        by = build(ctx)
+        return lambda i: (by(store[i]), _id_key(i))
 
-    def _ordered(self, key: str, name: str, desc: bool) -> list[str]:
-        store = self.dataset.records.get(key, {})
-        cache_key = (key, name, desc, len(store))
+    def _ordered(self, collection: Collection, name: str, desc: bool, ctx: Context) -> list[str]:
+        store = self.dataset.records.get(collection.key, {})
+        cache_key = (collection.key, name, desc, len(store))
         ids = self._sorted.get(cache_key)
         if ids is None:
-            ids = sorted(store, key=self._sort_key(key, name, store))
+            ids = sorted(store, key=self._sort_key(collection, name, ctx))
             if desc:
                 ids.reverse()
             self._sorted[cache_key] = ids
         return ids
 
-    # -- filters ------------------------------------------------------------------------
+    # -- filters --------------------------------------------------------------------------
 
-    def predicates(self, key: str, query: Mapping[str, str], *, only: bool) -> list[Predicate]:
-        """The filters the query asks for (default filters included); 422 on bad values."""
-        preds: list[Predicate] = []
-        allowed = FILTERS.get(key, frozenset())
-        given = {k: v for k, v in query.items() if k in allowed and v.strip() != ""}
-        for name in _TIMESTAMP_FILTERS:
-            if name in given:
-                preds.append(self._timestamp_filter(name, given[name]))
-        # Brainstem's switch for `only` requests: without the default filters, a record
-        # fetched because something links to it is not hidden (a disabled user, say).
-        defaults = not (only and query.get("apply_default_filters", "").strip() == "false")
-        if key == "users":
-            preds.extend(self._user_filters(given, only=only, defaults=defaults))
-        elif key == "workweek_memberships":
-            preds.extend(self._membership_filters(given))
-        return preds
-
-    @staticmethod
-    def _timestamp_filter(name: str, value: str) -> Predicate:
-        bound = parse_datetime(name, value, ACCOUNT_TZ)
-        field = "created_at" if name.startswith("created") else "updated_at"
-        after = name.endswith("_after")
-
-        def check(record: Record) -> bool:
-            raw = record.get(field)
-            if not raw:
-                return False
-            stamp = datetime.fromisoformat(raw)
-            return stamp > bound if after else stamp < bound
-
-        return check
-
-    def _user_filters(
-        self, given: Mapping[str, str], *, only: bool, defaults: bool = True
+    def predicates(
+        self, collection: Collection, params: Mapping[str, Any], *, only: bool
     ) -> list[Predicate]:
+        """The scope, the filters given (or their defaults) and the default filters."""
+        ctx = self.context(params)
         preds: list[Predicate] = []
-        if defaults and not truthy(given.get("show_disabled")):
-            preds.append(lambda r: not r.get("disabled"))
-        if truthy(given.get("on_my_account")):
-            me = self.dataset.get("users", self.me)
-            account = me.get("account_id") if me else None
-            preds.append(lambda r: r.get("account_id") == account)
-        if "by_full_name" in given:
-            name = given["by_full_name"].strip().casefold()
-            preds.append(lambda r: name in (r.get("full_name") or "").casefold())
-        if "by_email_address" in given:
-            email = given["by_email_address"].strip()
-            preds.append(lambda r: r.get("email_address") == email)
-        if "by_email_addresses" in given:
-            emails = _id_list(given["by_email_addresses"])
-            preds.append(lambda r: r.get("email_address") in emails)
-        if "with_users" in given:
-            keep = _id_list(given["with_users"])
-            preds.append(lambda r: r["id"] in keep)
-        if "without_users" in given:
-            drop = _id_list(given["without_users"])
-            preds.append(lambda r: r["id"] not in drop)
-        if truthy(given.get("managers")):
-            managers = self.managers()
-            preds.append(lambda r: r["id"] in managers)
-        # The API's search does not apply to `only` requests.
-        if "search" in given and not only:
-            needle = given["search"].strip().casefold()
-            preds.append(
-                lambda r: (
-                    needle in (r.get("full_name") or "").casefold()
-                    or needle in (r.get("email_address") or "").casefold()
-                )
-            )
+        if collection.scope is not None:
+            scoped = collection.scope(ctx)
+            if scoped is not None:
+                preds.append(scoped)
+        defaults = defaults_on(params)
+        # Only the filters given, and those with a default: a show route must stay cheap.
+        given = [n for n in params if n in collection.filters]
+        wanted = set(given) | (set(collection.defaulted) if defaults else set())
+        for name in (n for n in collection.filters if n in wanted):
+            spec = collection.filters[name]
+            value: FilterValue | None = brainstem_value(params.get(name))
+            if value is None:
+                if not defaults or spec.default is None or spec.refused:
+                    continue
+                value = spec.default
+            if only and not spec.with_only:
+                continue
+            if spec.behaviour is None:
+                if self.ignore_unmodelled():
+                    continue
+                raise refusal("filter", name, collection.key, spec.note)
+            narrowed = spec.behaviour(ctx, name, value)
+            if narrowed is not None:
+                preds.append(narrowed)
+        for rule in collection.defaults if defaults else ():
+            chosen = any(brainstem_value(params.get(n)) not in (None, False) for n in rule.unless)
+            if not chosen:
+                narrowed = rule.behaviour(ctx)
+                if narrowed is not None:
+                    preds.append(narrowed)
         return preds
 
-    def _membership_filters(self, given: Mapping[str, str]) -> list[Predicate]:
-        preds: list[Predicate] = []
-        if "user_ids" in given:
-            user_ids = _id_list(given["user_ids"])
-            preds.append(lambda r: str(r["user_id"]) in user_ids)
-        if "effective_date" in given:
-            day = parse_date("effective_date", given["effective_date"]).isoformat()
-            preds.append(
-                lambda r: r["start_date"] <= day and (r["end_date"] is None or r["end_date"] >= day)
-            )
-        if truthy(given.get("participating_with")):
-            preds.append(lambda r: str(r["user_id"]) == self.me)
-        return preds
+    # -- selection ------------------------------------------------------------------------
 
-    # -- selection ----------------------------------------------------------------------
+    def select(self, key: str, params: Mapping[str, Any]) -> Page:
+        """The page of `key` records the parameters ask for.
 
-    def select(self, key: str, query: Mapping[str, str]) -> Page:
-        """The page of `key` records the query asks for.
-
-        Raises `ApiError` (422) for filter values it cannot read.
+        Raises `ApiError`: 422 for filter values it cannot read, 400 for a list where one
+        value is expected, 501 for what the fake refuses.
         """
         self._sync()
+        collection = COLLECTIONS[key]
         store = self.dataset.records.get(key, {})
-        name, desc = self.resolve_order(key, query.get("order"))
-        per_page = ruby_int(query.get("per_page"), DEFAULT_PER_PAGE, name="per_page")
+        ctx = self.context(params)
+        self.check_includes(collection, params)
+        name, desc = self.resolve_order(collection, scalar(params, "order"))
+        per_page = ruby_int(scalar(params, "per_page"), DEFAULT_PER_PAGE, name="per_page")
         per_page = DEFAULT_PER_PAGE if per_page < 1 else min(per_page, MAX_PER_PAGE)
-        page_number = ruby_int(query.get("page"), 1, name="page")
-        only = query.get("only", "")
-        preds = self.predicates(key, query, only=bool(only.strip()))
-        if only.strip():
-            # Brainstem does not paginate `only` requests: every match comes back.
+        page_number = ruby_int(scalar(params, "page"), 1, name="page")
+        only = (scalar(params, "only") or "").strip()
+        preds = self.predicates(collection, params, only=bool(only))
+        if only:
+            # Brainstem does not paginate `only` requests: every match, whatever the page.
             wanted = dict.fromkeys(i for i in only.split(",") if _DIGITS.fullmatch(i))
             ids = [i for i in wanted if i in store and all(p(store[i]) for p in preds)]
-            ids.sort(key=self._sort_key(key, name, store))
+            ids.sort(key=self._sort_key(collection, name, ctx))
             if desc:
                 ids.reverse()
             return Page(ids, len(ids), page_number, per_page)
-        matched = self._matching(key, name, desc, query, preds)
-        limit_raw, offset_raw = query.get("limit", ""), query.get("offset", "")
+        matched = self._matching(collection, name, desc, params, preds, ctx)
+        limit_raw, offset_raw = scalar(params, "limit") or "", scalar(params, "offset") or ""
         if limit_raw.strip() and offset_raw.strip():
             limit = min(max(ruby_int(limit_raw, 1, name="limit"), 1), MAX_PER_PAGE)
             offset = max(ruby_int(offset_raw, 0, name="offset"), 0)
@@ -300,43 +223,66 @@ class Selector:
             limit, offset = per_page, per_page * (max(page_number, 1) - 1)
         return Page(matched[offset : offset + limit], len(matched), page_number, per_page)
 
+    def check_includes(self, collection: Collection, params: Mapping[str, Any]) -> None:
+        """501 for an include the collection documents and the fake does not serve."""
+        for name in (scalar(params, "include") or "").split(","):
+            reason = collection.refused_includes.get(name)
+            if reason is not None and not self.ignore_unmodelled():
+                raise refusal("include", name, collection.key, reason)
+
     def _matching(
-        self, key: str, name: str, desc: bool, query: Mapping[str, str], preds: list[Predicate]
+        self,
+        collection: Collection,
+        name: str,
+        desc: bool,
+        params: Mapping[str, Any],
+        preds: list[Predicate],
+        ctx: Context,
     ) -> list[str]:
-        ordered = self._ordered(key, name, desc)
+        ordered = self._ordered(collection, name, desc, ctx)
         if not preds:
             return ordered
-        allowed = FILTERS.get(key, frozenset())
-        signature = tuple(sorted((k, v) for k, v in query.items() if k in allowed))
-        cache_key = (key, name, desc, len(ordered), signature)
+        signature = repr(sorted((k, v) for k, v in params.items() if k not in _PAGING))
+        cache_key = (collection.key, name, desc, len(ordered), signature)
         found = self._matched.get(cache_key)
         if found is not None:
             self._matched.move_to_end(cache_key)
             return found
-        store = self.dataset.records.get(key, {})
+        store = self.dataset.records.get(collection.key, {})
         found = [i for i in ordered if all(p(store[i]) for p in preds)]
         self._matched[cache_key] = found
         if len(self._matched) > 64:
             self._matched.popitem(last=False)
         return found
 
-    def visible(self, key: str, record_id: str, query: Mapping[str, str]) -> bool:
-        """Whether a show route finds `record_id` (it exists and passes the default filters)."""
+    def validate(self, key: str, params: Mapping[str, Any]) -> None:
+        """Raise what `select` would raise for these parameters (400, 422, 501), without
+        selecting: a write checks its query before it changes anything."""
+        self.select(key, {**params, "only": "0"})
+
+    def visible(self, key: str, record_id: str, params: Mapping[str, Any]) -> bool:
+        """Whether a show route finds `record_id` (it exists and passes scope and filters)."""
         if not _DIGITS.fullmatch(record_id):
             return False
-        return bool(self.select(key, {**query, "only": record_id}).ids)
+        return bool(self.select(key, {**params, "only": record_id}).ids)
 
-    # -- rendering ----------------------------------------------------------------------
+    # -- rendering ------------------------------------------------------------------------
 
     def envelope(
-        self, key: str, page: Page, query: Mapping[str, str], *, count_offset: int = 0
+        self, key: str, page: Page, params: Mapping[str, Any], *, count_offset: int = 0
     ) -> dict[str, Any]:
-        """The response envelope for `page` with the query's `include` and `optional_fields`.
+        """The response envelope for `page` with the request's `include` and
+        `optional_fields` (an optional field whose rule the request fails is left out).
 
         `count_offset` is added to the reported count (never below 0), for the count knob.
         """
-        include = query.get("include", "").split(",")
-        optional = [f.strip() for f in query.get("optional_fields", "").split(",")]
+        collection = COLLECTIONS[key]
+        ctx = self.context(params)
+        include = (scalar(params, "include") or "").split(",")
+        asked = [f.strip() for f in (scalar(params, "optional_fields") or "").split(",")]
+        optional = [
+            f for f in asked if f not in collection.field_rules or collection.field_rules[f](ctx)
+        ]
         return self.dataset.envelope(
             key,
             page.ids,
@@ -346,16 +292,20 @@ class Selector:
             page=page.page_number,
             per_page=page.page_size,
             copy_lists=False,
+            context=ctx,
         )
 
-    # -- capacity -----------------------------------------------------------------------
+    # -- capacity -------------------------------------------------------------------------
 
     def capacity(self, user_id: str, start: date, end: date) -> dict[str, float]:
         """Hours per day from the user's effective workweek (the default one outside any)."""
         workweeks = self.dataset.records.get("workweeks", {})
         default_id = self.dataset.default_workweek_id()
         default = workweeks.get(default_id) if default_id is not None else None
-        mine = self.memberships_by_user().get(int(user_id), [])
+        mine = sorted(
+            self.index.by("workweek_memberships", "user_id").get(str(int(user_id)), []),
+            key=lambda wm: (wm["start_date"], _id_key(wm["id"])),
+        )
         hours: dict[str, float] = {}
         # By offset, not `day += 1`: the day after 9999-12-31 does not exist.
         for offset in range((end - start).days + 1):

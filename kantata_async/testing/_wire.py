@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -17,6 +17,7 @@ from aiohttp.multipart import content_disposition_filename, parse_content_dispos
 from ._recording import FormValue, UploadedFile
 
 __all__ = [
+    "ACCOUNT_TZ",
     "ApiError",
     "dumps",
     "nest_params",
@@ -27,6 +28,10 @@ __all__ = [
     "ruby_int",
     "truthy",
 ]
+
+
+# The account's time zone: naive datetimes in filters are read in it, stamps carry it.
+ACCOUNT_TZ = timezone(timedelta(hours=-7))
 
 
 def _dumps_stdlib(obj: Any) -> bytes:

@@ -54,11 +54,13 @@ def _boolean(value: Any) -> bool | None:
 
 
 class Writer:
-    """Applies the write endpoints to a dataset. `today` gives the account's current date."""
+    """Applies the write endpoints to a dataset for the user `me`. `today` gives the
+    account's current date."""
 
-    def __init__(self, dataset: Dataset, today: Callable[[], date]) -> None:
+    def __init__(self, dataset: Dataset, today: Callable[[], date], me: str = "1") -> None:
         self.dataset = dataset
         self.today = today
+        self.me = me
 
     # -- users --------------------------------------------------------------------------
 
@@ -198,9 +200,12 @@ class Writer:
     def _user_id(self, params: Mapping[str, Any], problems: list[tuple[str, str]]) -> str | None:
         raw = params.get("user_id")
         value = _int_value(raw)
+        user = None if value is None else self.dataset.get("users", str(value))
+        me = self.dataset.get("users", self.me) or {}
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             problems.append(("user_id", "User can't be blank"))
-        elif value is None or self.dataset.get("users", str(value)) is None:
+        elif user is None or user.get("account_id") != me.get("account_id"):
+            # Workweeks belong to an account: a user of another account is not found.
             problems.append(("user_id", "User must exist"))
         else:
             return str(value)

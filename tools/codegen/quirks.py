@@ -22,10 +22,12 @@ FILTER_KINDS: dict[str, dict[str, str]] = {
 }
 
 # Fields the live API sends that the record schemas leave out (seen on live responses, and
-# listed by the official gem's catalogue), with their types.
+# listed by the official gem's catalogue), or sends with another type than they say.
 EXTRA_FIELDS: dict[str, dict[str, str]] = {
     "users": {"account_id": "str | None", "disabled": "bool | None"},
-    "custom_field_values": {"custom_field_name": "str | None"},
+    # `value` is typed string, but holds what the custom field's `type` says: a number, a
+    # date, a currency amount or a list of choice ids.
+    "custom_field_values": {"custom_field_name": "str | None", "value": "Any"},
 }
 
 # Collections whose client attribute is a hand-written subclass of the generated resource

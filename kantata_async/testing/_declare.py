@@ -1,0 +1,201 @@
+"""`declare()`: a collection's declaration, from the facts plus the fake's own behaviour.
+
+The facts (`_facts.py`) give the names: fields, includes, optional fields, filters, orders and
+routes. The declaration adds what only the fake knows: how each filter is applied (or that it
+is refused, and why), extra fields Kantata sends, fields it computes, base scope and default
+filters, and which handler serves which route. Whatever the facts document and the
+declaration does not cover is derived from its name where it can be (`_filters.derive`,
+orders on a field) and refused otherwise, so nothing documented is silently ignored.
+
+The fake reads only these declarations and the facts, never the SDK's tables: it is a check
+on the SDK, so it must not share its mistakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from . import _facts
+from ._filters import derive
+from ._index import Context
+from ._schema import (
+    Behaviour,
+    Collection,
+    Computed,
+    DefaultFilter,
+    Filter,
+    Include,
+    Predicate,
+    Record,
+    Route,
+    SortKey,
+)
+
+__all__ = ["by_field", "declare", "finish"]
+
+NOT_MODELLED = "not modelled by the fake: it needs data or rules the fake does not have"
+
+
+def by_field(field: str, *, fold: bool = False) -> SortKey:
+    """An order on one field of the record (text folded to any case with `fold`)."""
+
+    def key(ctx: Context) -> Callable[[Record], Any]:
+        def of(record: Record) -> Any:
+            value = record.get(field)
+            if fold and isinstance(value, str):
+                value = value.casefold()
+            # None first, and never compared with a value.
+            return (value is not None, value if value is not None else 0)
+
+        return of
+
+    return key
+
+
+def declare(
+    key: str,
+    *,
+    tag: str,
+    schema: str,
+    extra_fields: Sequence[str] = (),
+    internal_fields: Sequence[str] = (),
+    native_ids: Sequence[str] = (),
+    computed: Mapping[str, Computed] | None = None,
+    filters: Mapping[str, tuple[Behaviour | None, str]] | None = None,
+    without_only: Sequence[str] = (),
+    defaults: Sequence[DefaultFilter] = (),
+    scope: Callable[[Context], Predicate | None] | None = None,
+    orders: Mapping[str, SortKey] | None = None,
+    handlers: Mapping[tuple[str, str], str] | None = None,
+    field_rules: Mapping[str, Callable[[Context], bool]] | None = None,
+) -> Collection:
+    """The declaration of `key`, whose records follow `schema` in the `tag` facts file.
+
+    `filters` maps a documented filter to `(behaviour, note)` (behaviour None: refused);
+    naming one the facts do not document is an error. `internal_fields` are kept on the
+    records (for filters) and never sent; `handlers` maps `(method, path shape)` to a
+    handler name for routes other than the plain list and show.
+    """
+    facts = _facts.tag(tag)
+    ops = [op for op in _facts.operations() if op.collection == key]
+    listing = next((op for op in ops if op.kind == "list" and op.shape == ""), None)
+    described = listing or next((op for op in ops if op.include), None)
+    includes = {
+        name: Include(inc.field, inc.target_key, inc.many, inc.polymorphic)
+        for name, inc in (described.include if described else {}).items()
+    }
+    optional = tuple(described.optional_fields) if described else ()
+    schema_fields = facts.schemas[schema]
+    include_fields = {inc.field for inc in includes.values()}
+    fields = tuple(
+        name
+        for name in (*schema_fields, *extra_fields)
+        if name not in optional and (name not in include_fields or name in native_ids)
+    )
+    known = {*schema_fields, *extra_fields, *internal_fields, *optional, "id"}
+    declared_filters = _filters(key, listing, dict(filters or {}), known, set(without_only))
+    sort_keys, default_order, refused_orders = _orders(listing, dict(orders or {}), known)
+    routes = {
+        (op.method, op.shape): Route(op, (handlers or {}).get((op.method, op.shape)) or _plain(op))
+        for op in ops
+    }
+    unknown = set(handlers or {}) - set(routes)
+    if unknown:
+        raise ValueError(f"{key}: handlers for routes the facts do not document: {unknown}")
+    return Collection(
+        key=key,
+        singular=schema,
+        fields=fields,
+        optional_fields=optional,
+        field_rules=dict(field_rules or {}),
+        includes=includes,
+        native_ids=frozenset(native_ids),
+        computed=dict(computed or {}),
+        filters=declared_filters,
+        defaults=tuple(defaults),
+        scope=scope,
+        orders=sort_keys,
+        default_order=default_order,
+        refused_orders=refused_orders,
+        routes=routes,
+    )
+
+
+def _plain(op: _facts.Operation) -> str | None:
+    if op.kind == "list" and op.shape == "":
+        return "list"
+    if op.kind == "show" and op.shape == "{id}":
+        return "show"
+    return None
+
+
+def _filters(
+    key: str,
+    listing: _facts.Operation | None,
+    given: dict[str, tuple[Behaviour | None, str]],
+    known: set[str],
+    without_only: set[str],
+) -> dict[str, Filter]:
+    documented = listing.query if listing else {}
+    stray = set(given) - set(documented)
+    if stray:
+        raise ValueError(f"{key}: behaviours for filters the facts do not document: {stray}")
+    out = {}
+    for name, fact in documented.items():
+        if name in given:
+            behaviour, note = given[name]
+        else:
+            derived = derive(name, fact, known)
+            behaviour, note = derived if derived is not None else (None, NOT_MODELLED)
+        out[name] = Filter(
+            name=name,
+            fact=fact,
+            behaviour=behaviour,
+            note=note,
+            default=fact.default,
+            with_only=name not in without_only,
+        )
+    return out
+
+
+def _orders(
+    listing: _facts.Operation | None, given: dict[str, SortKey], known: set[str]
+) -> tuple[dict[str, SortKey], tuple[str, bool], frozenset[str]]:
+    names = dict.fromkeys(value.partition(":")[0] for value in (listing.order if listing else ()))
+    sort_keys: dict[str, SortKey] = {}
+    refused = set()
+    for name in names:
+        if name in given:
+            sort_keys[name] = given[name]
+        elif name in known:
+            sort_keys[name] = by_field(name)
+        elif name == "alphabetical" and "name" in known:
+            sort_keys[name] = by_field("name", fold=True)
+        else:
+            refused.add(name)
+    default_name, _, direction = ((listing.order_default if listing else None) or "").partition(":")
+    if default_name not in sort_keys:
+        # Undocumented, or documented and not modelled: by id, which is at least stable.
+        return sort_keys, ("id", False), frozenset(refused)
+    return sort_keys, (default_name, direction == "desc"), frozenset(refused)
+
+
+def finish(collections: Sequence[Collection]) -> dict[str, Collection]:
+    """The declarations by key; includes whose records the fake does not hold are refused."""
+    held = {c.key for c in collections}
+    out = {}
+    for collection in collections:
+        kept = {
+            name: inc
+            for name, inc in collection.includes.items()
+            if inc.polymorphic or inc.target in held
+        }
+        refused = {
+            name: f"the fake holds no {inc.target}"
+            for name, inc in collection.includes.items()
+            if name not in kept
+        }
+        out[collection.key] = replace(collection, includes=kept, refused_includes=refused)
+    return out
