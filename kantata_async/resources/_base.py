@@ -36,6 +36,15 @@ __all__ = ["ClientAPI", "Resource"]
 _READS = frozenset({"GET", "HEAD"})
 
 
+def _operation(method: str, segments: tuple[str, ...]) -> str:
+    """What a write under a collection's path is, as the hooks name it: `create` (a POST to
+    the collection), `update` (a PUT to a record), else the action's words (`approve`)."""
+    words = "_".join(s for s in segments if not s.isdigit())
+    if words:
+        return words
+    return {"POST": "create", "PUT": "update", "DELETE": "delete"}.get(method, method.lower())
+
+
 class ClientAPI(Protocol):
     """What a resource needs of its client, and all it may use."""
 
@@ -271,7 +280,7 @@ class Resource(Generic[M]):
     async def _create(
         self, spec: WriteBody, fields: Mapping[str, Any], include: Sequence[str] | None
     ) -> M:
-        return await self._act_record("POST", (), spec, fields, include, operation="create")
+        return await self._act_record("POST", (), spec, fields, include)
 
     async def _update(
         self,
@@ -281,7 +290,7 @@ class Resource(Generic[M]):
         include: Sequence[str] | None,
     ) -> M:
         rid = self._id(id)
-        return await self._act_record("PUT", (rid,), spec, fields, include, operation="update")
+        return await self._act_record("PUT", (rid,), spec, fields, include)
 
     async def _act_record(
         self,
@@ -292,16 +301,15 @@ class Resource(Generic[M]):
         include: Sequence[str] | None,
         *,
         optional_fields: Sequence[str] | None = None,
-        operation: str | None = None,
     ) -> M:
         """A request under this collection's path answered by one of its records."""
-        operation = operation or "_".join(s for s in segments if not s.isdigit())
-        record = await self._act(
-            method, segments, spec, fields, include, optional_fields, None, operation
+        operation = _operation(method, segments)
+        record = cast(
+            M, await self._act(method, segments, spec, fields, include, optional_fields, None)
         )
         if method not in _READS:
-            await self._after_write(operation, cast(M, record), fields)
-        return cast(M, record)
+            await self._after_write(operation, record, fields)
+        return record
 
     async def _act_other(
         self,
@@ -315,11 +323,9 @@ class Resource(Generic[M]):
         optional_fields: Sequence[str] | None = None,
     ) -> Model:
         """A request under this collection's path answered by a record of another key."""
-        operation = "_".join(s for s in segments if not s.isdigit())
-        record = await self._act(
-            method, segments, spec, fields, include, optional_fields, expect, operation
+        return cast(
+            Model, await self._act(method, segments, spec, fields, include, optional_fields, expect)
         )
-        return cast(Model, record)
 
     async def _act(
         self,
@@ -330,12 +336,11 @@ class Resource(Generic[M]):
         include: Sequence[str] | None,
         optional_fields: Sequence[str] | None,
         expect: str | None,
-        operation: str,
     ) -> Any:
         body = None
         if spec is not None:
             body = encode_body(spec, fields)
-            self._check_write(operation, fields)
+            self._check_write(_operation(method, segments), fields)
         rid = next((s for s in segments if s.isdigit()), None)
         held = self._api.graph.get(self.key, rid) if rid is not None and expect is None else None
         if method in _READS:
