@@ -260,10 +260,19 @@ class RowWriter:
         """`record` as one whole line, newline included."""
         if self._columns is not None:
             return self._csv_line(self._columns.cells(record))
+        return dumps(self.document(record)) + "\n"
+
+    def document(self, record: Model) -> dict[str, Any]:
+        """`record` as the JSON object of its NDJSON row: its loaded fields, with the
+        relations of the include tree embedded (the dlt source loads these).
+
+        Records embedded in it may be shared with other documents of the same page (a role
+        many users have): read them, or copy before changing them.
+        """
         # The record itself comes once; only what it links to can repeat in a page.
         row = _embed(record, {}, None)
         _embed_relations(record, row, self._tree, self._memo, self._told)
-        return dumps(row) + "\n"
+        return row
 
     def end_page(self) -> None:
         """Forget this page's embedded records, so that memory stays flat."""
