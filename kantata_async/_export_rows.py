@@ -22,7 +22,7 @@ from ._models.relations import Relation
 from ._models.state import is_placeholder
 from .resources._nested import IncludeTree
 
-__all__ = ["ExportFormat", "RowWriter", "export_format"]
+__all__ = ["ExportFormat", "RowWriter", "export_format", "write_only_fields"]
 
 ExportFormat = Literal["ndjson", "csv"]
 
@@ -161,7 +161,7 @@ def _cell(value: Any, guard: bool = False) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _write_only(model: type[Model]) -> frozenset[str]:
+def write_only_fields(model: type[Model]) -> frozenset[str]:
     """The fields of `model` that reads never carry, from its `__kantata_write_only__`.
 
     A model declares them where it is defined (`WorkweekMembership`: the `*_minutes`, which
@@ -182,7 +182,7 @@ class _Columns:
         self.guard = guard
         # The model's declared fields, in declaration order, less those the API takes on
         # writes but never sends on reads: a column for them would be empty on every row.
-        write_only = _write_only(model)
+        write_only = write_only_fields(model)
         self.fields = tuple(
             f.name for f in attrs.fields(cast(Any, model)) if f.name not in write_only
         )

@@ -68,7 +68,10 @@ class WalkPlan:
             )
         if changes:
             if "updated_after" in given:
-                raise ValueError("pass since= or the updated_after filter, not both")
+                raise ValueError(
+                    f"{resource}: updated_after comes from the watermark (since=); do not "
+                    "pass it as a filter too"
+                )
             if "updated_after" not in RESOURCES[resource].filters:
                 raise ValueError(f"{resource} has no updated_after filter: since= needs one")
         self.resource = resource
