@@ -17,69 +17,22 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
+from threaded import Served, serve_in_thread
 
 from kantata_async.cli import ProgressDisplay, UsageError, format_summary, main, parse_filters
 from kantata_async.export import ExportProgress, ExportSummary
-from kantata_async.testing import FakeKantata, RecordedRequest
-
-
-@dataclass
-class Served:
-    """A FakeKantata running in a thread: set knobs only while no request is in flight."""
-
-    fake: FakeKantata
-    loop: asyncio.AbstractEventLoop
-
-    @property
-    def url(self) -> str:
-        return self.fake.base_url
-
-    @property
-    def token(self) -> str:
-        return self.fake.token
-
-    def visible_users(self) -> set[str]:
-        users = self.fake.dataset.records["users"]
-        return {uid for uid, u in users.items() if not u.get("disabled")}
+from kantata_async.testing import RecordedRequest
 
 
 @pytest.fixture
 def served() -> Iterator[Served]:
-    started = threading.Event()
-    box: dict[str, Any] = {}
-
-    async def serve() -> None:
-        stop = asyncio.Event()
-        async with FakeKantata(users=60, seed=5) as fake:
-            box["served"] = Served(fake, asyncio.get_running_loop())
-            box["stop"] = stop
-            started.set()
-            await stop.wait()
-
-    def run() -> None:
-        try:
-            asyncio.run(serve())
-        finally:
-            started.set()
-
-    thread = threading.Thread(target=run, name="fake-kantata")
-    thread.start()
-    started.wait(10)
-    assert "served" in box, "the fake server did not start"
-    try:
-        yield box["served"]
-    finally:
-        box["served"].loop.call_soon_threadsafe(box["stop"].set)
-        thread.join(10)
-        assert not thread.is_alive()
+    with serve_in_thread(users=60, seed=5) as served:
+        yield served
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,75 @@
+"""A FakeKantata in a thread of its own, for code that runs its own event loop (the command
+line's `asyncio.run`, a dlt pipeline's extract loop): tests that drive it stay synchronous."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from kantata_async.testing import FakeKantata
+
+T = TypeVar("T")
+
+
+@dataclass
+class Served:
+    """A FakeKantata running in a thread: set knobs only while no request is in flight."""
+
+    fake: FakeKantata
+    loop: asyncio.AbstractEventLoop
+
+    @property
+    def url(self) -> str:
+        return self.fake.base_url
+
+    @property
+    def token(self) -> str:
+        return self.fake.token
+
+    def visible_users(self) -> set[str]:
+        users = self.fake.dataset.records["users"]
+        return {uid for uid, u in users.items() if not u.get("disabled")}
+
+    def call(self, change: Callable[[], T]) -> T:
+        """Run `change` (a change to the fake's data, say) in the server's own loop."""
+
+        async def run() -> T:
+            return change()
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
+
+
+@contextlib.contextmanager
+def serve_in_thread(**options: Any) -> Iterator[Served]:
+    """A `FakeKantata(**options)` served from a thread; stopped on the way out."""
+    started = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        async with FakeKantata(**options) as fake:
+            box["served"] = Served(fake, asyncio.get_running_loop())
+            box["stop"] = stop
+            started.set()
+            await stop.wait()
+
+    def run() -> None:
+        try:
+            asyncio.run(serve())
+        finally:
+            started.set()
+
+    thread = threading.Thread(target=run, name="fake-kantata")
+    thread.start()
+    started.wait(10)
+    assert "served" in box, "the fake server did not start"
+    try:
+        yield box["served"]
+    finally:
+        box["served"].loop.call_soon_threadsafe(box["stop"].set)
+        thread.join(10)
+        assert not thread.is_alive()
