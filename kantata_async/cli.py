@@ -44,6 +44,7 @@ from ._cli_args import (
     read_token,
 )
 from ._cli_display import PROG, Console, ProgressDisplay, ProgressMode, format_summary
+from ._cli_load import add_load_command, run_load
 from ._client import KantataClient
 from ._errors import KantataError
 from ._export_output import output_problem
@@ -164,6 +165,7 @@ def _parser(console: Console) -> _Parser:
         default="auto",
         help="progress on stderr: a bar on a terminal, plain lines otherwise (default auto)",
     )
+    add_load_command(commands, console)  # `load`: into a database, with dlt
     return parser
 
 
@@ -191,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = _parser(console).parse_args(args_list)
         except SystemExit as exit_:  # --help, --version, or a usage error already reported
             return exit_.code if isinstance(exit_.code, int) else EXIT_OK
-        return _export(args, console)
+        return run_load(args, console) if args.command == "load" else _export(args, console)
     except KeyboardInterrupt:
         console.write(f"\n{PROG}: interrupted\n")
         return EXIT_INTERRUPTED
