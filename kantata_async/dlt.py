@@ -30,15 +30,15 @@ collections (users carry no `updated_at`) load whole on every run, merged by `id
 
 **Underneath.** The pages of each collection are fetched concurrently by one `KantataClient`
 per run, shared by all its resources (one concurrency bound, retries, one pause on a 429 for
-the whole token), made inside the event loop dlt runs async resources in; each page's rows go
-to dlt as one batch as soon as the page arrives.
+the whole token), in an event loop of the source's own, in a thread of its own; each page's
+rows go to dlt as one batch as soon as the page arrives. The resources are plain generators to
+dlt: on an error or Ctrl-C, dlt closes them and each walk stops in order (its requests
+cancelled, then the client closed), and no watermark moves.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast, get_args
 
@@ -60,6 +60,7 @@ from ._client import DEFAULT_BASE_URL, KantataClient
 from ._export_rows import RowWriter, write_only_fields
 from ._export_walk import WalkPlan, delivered_pages
 from ._generated import CollectionKey
+from ._loop_thread import LoopThread, pull
 from ._models.base import _REGISTRY, Model
 from ._query import MAX_PER_PAGE
 from .resources._nested import IncludeTree
@@ -130,49 +131,16 @@ def column_hints(model: type[Model], tree: IncludeTree, prefix: str = "") -> TTa
     return columns
 
 
-class _SharedClient:
-    """One `KantataClient` for the resources of a run, in the event loop they run in.
-
-    dlt runs every async resource of an extract in one event loop of its own, in a thread of
-    its own, so the client is made there, on first use, and closed when the last resource
-    using it ends. A later run (a new loop) makes a new one.
-    """
-
-    def __init__(self, make: Callable[[], KantataClient]) -> None:
-        self._make = make
-        self._client: KantataClient | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._users = 0
-
-    @asynccontextmanager
-    async def lease(self) -> AsyncIterator[KantataClient]:
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
-            # A client of an earlier loop that was never released (dlt dropped a failed
-            # run's generators) belongs to that loop: leave it, make a new one.
-            self._client, self._loop, self._users = self._make(), loop, 0
-        client = self._client
-        self._users += 1
-        try:
-            yield client
-        finally:
-            self._users -= 1
-            if self._users == 0 and self._client is client:
-                self._client = None
-                await client.aclose()
-
-
 def _rows(
     plan: WalkPlan,
-    shared: _SharedClient,
+    runner: LoopThread[KantataClient],
     tracked: bool,
     since: Watermark | None,
     overlap: timedelta,
-) -> Callable[[], AsyncIterator[list[dict[str, Any]]]]:
+) -> Callable[[], Iterator[list[dict[str, Any]]]]:
     """The resource function of one collection: its rows, one list per page."""
 
-    async def rows() -> AsyncIterator[list[dict[str, Any]]]:
-        # Named explicitly: dlt cannot tell which resource asks from its event loop's thread.
+    def rows() -> Iterator[list[dict[str, Any]]]:
         state = dlt.current.resource_state(plan.resource)
         tracker: ChangeTracker | None = None
         updated_after: datetime | None = None
@@ -182,13 +150,20 @@ def _rows(
             tracker = ChangeTracker(mark or Watermark(datetime(1970, 1, 1, tzinfo=UTC)), overlap)
             updated_after = tracker.updated_after if mark is not None else None
         writer = RowWriter("ndjson", plan.model, plan.tree)
-        async with shared.lease() as client:
+
+        async def batches(client: KantataClient) -> AsyncIterator[list[dict[str, Any]]]:
             walk = plan.list_request(client, updated_after)
             async for _, records in delivered_pages(walk, tracker, client.max_concurrency):
                 batch = [writer.document(record) for record in records]
                 writer.end_page()
                 if batch:
                     yield batch
+
+        loop, client = runner.acquire()
+        try:
+            yield from pull(loop, batches(client))
+        finally:
+            runner.release()
         if tracker is not None:
             # Only once the walk is complete: dlt commits it with the rows of this run.
             state[STATE_KEY] = tracker.finish().dumps()
@@ -264,7 +239,7 @@ def kantata_source(
     # Made now to check the token and the URL, and each plan's filter values; it sends
     # nothing and opens nothing (a client's session is made in the loop that first uses it).
     checker = make_client()
-    shared = _SharedClient(make_client)
+    runner = LoopThread(make_client, KantataClient.aclose, f"{name}-walks")
     made: list[DltResource] = []
     for key in keys:
         tracked = incremental(key)
@@ -278,7 +253,7 @@ def kantata_source(
         plan.list_request(checker)
         made.append(
             dlt.resource(
-                _rows(plan, shared, tracked, start, overlap),
+                _rows(plan, runner, tracked, start, overlap),
                 name=key,
                 primary_key="id",
                 write_disposition="merge",

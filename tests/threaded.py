@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from kantata_async.testing import FakeKantata
+from kantata_async.testing import FakeKantata, RecordedRequest
 
 T = TypeVar("T")
 
@@ -73,3 +75,38 @@ def serve_in_thread(**options: Any) -> Iterator[Served]:
         box["served"].loop.call_soon_threadsafe(box["stop"].set)
         thread.join(10)
         assert not thread.is_alive()
+
+
+@contextlib.contextmanager
+def cli_held_after_page_one(
+    served: Served, args: list[str], env: dict[str, str]
+) -> Iterator[tuple[subprocess.Popen[str], Callable[[], None]]]:
+    """`python -m kantata_async *args` as a child process, and a `release` to call: until
+    then, the server holds every page after the first, so the export stays mid-way."""
+    release = asyncio.Event()  # belongs to the server's loop; only touched from it
+
+    async def hold_after_page_one(request: RecordedRequest) -> None:
+        if request.query.get("page") not in (None, "1"):
+            await release.wait()
+
+    def let_go() -> None:
+        served.loop.call_soon_threadsafe(release.set)
+
+    served.fake.on_request = hold_after_page_one
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kantata_async", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield proc, let_go
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        let_go()
