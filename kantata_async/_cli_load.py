@@ -205,6 +205,13 @@ class _Load:
         self.source = source
         self.resources = resources
         self.where = where
+        # A destination that prefers SQL INSERT statements (DuckDB, MotherDuck) but reads
+        # JSON lines takes these rows about ten times faster as JSON lines.
+        capabilities = pipeline.destination.capabilities()
+        formats = capabilities.supported_loader_file_formats
+        self.file_format: Any = None
+        if capabilities.preferred_loader_file_format == "insert_values" and "jsonl" in formats:
+            self.file_format = "jsonl"
 
 
 def _prepare(args: argparse.Namespace, console: Console) -> _Load:
@@ -301,7 +308,7 @@ def _run(job: _Load, console: Console) -> int:
         if pipeline.has_pending_data:
             console.write(f"{PROG}: first loading what an earlier run left pending\n")
             pipeline.run()
-        pipeline.run(job.source)
+        pipeline.run(job.source, loader_file_format=job.file_format)
     except (Exception, KeyboardInterrupt) as err:
         cause = _root(err)
         if isinstance(cause, KeyboardInterrupt):
