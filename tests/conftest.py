@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from threaded import Served, serve_in_thread
 
 from kantata_async import Graph, KantataClient, RetryPolicy
 from kantata_async.testing import FakeKantata
@@ -332,6 +333,14 @@ async def client(fake: FakeKantata) -> AsyncIterator[KantataClient]:
     policy = RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.02)
     async with KantataClient(fake.token, base_url=fake.base_url, retry=policy) as c:
         yield c
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    """A fake Kantata with 60 users served from a thread of its own, for code that runs its
+    own event loop (the command line, a dlt pipeline): such tests stay synchronous."""
+    with serve_in_thread(users=60, seed=5) as served:
+        yield served
 
 
 # -- helpers for tests against the fake server ---------------------------------------------

@@ -15,22 +15,15 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-from threaded import Served, cli_held_after_page_one, serve_in_thread
+from threaded import Served, cli_held_after_page_one
 
 from kantata_async.cli import ProgressDisplay, UsageError, format_summary, main, parse_filters
 from kantata_async.export import ExportProgress, ExportSummary
 from kantata_async.testing import RecordedRequest
-
-
-@pytest.fixture
-def served() -> Iterator[Served]:
-    with serve_in_thread(users=60, seed=5) as served:
-        yield served
 
 
 @pytest.fixture(autouse=True)

@@ -9,22 +9,15 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from threaded import Served, cli_held_after_page_one, serve_in_thread
+from threaded import Served, cli_held_after_page_one
 
 from kantata_async.cli import main
 
 duckdb = pytest.importorskip("duckdb")
-
-
-@pytest.fixture
-def served() -> Iterator[Served]:
-    with serve_in_thread(users=60, seed=5) as served:
-        yield served
 
 
 @pytest.fixture(autouse=True)
