@@ -38,6 +38,7 @@ __all__ = [
     "positive",
     "read_token",
     "read_token_file",
+    "usage_error",
 ]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
@@ -197,6 +198,13 @@ def read_token(args: argparse.Namespace, console: Console, stdin: TextIO) -> str
         )
     console.secrets.add(token)
     return token
+
+
+def usage_error(console: Console, error: Exception, command: str) -> int:
+    """Say what the command line got wrong, in its own words; return `EXIT_USAGE`."""
+    message = str(error).replace("allow_insecure_http=True", "--allow-insecure-http")
+    console.error(message, command)
+    return EXIT_USAGE
 
 
 # ---------------------------------------------------------------------------

@@ -38,13 +38,13 @@ from ._cli_args import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_TERMINATED,
-    EXIT_USAGE,
     FILTERS,
     UsageError,
     add_client_options,
     parse_filters,
     parse_since,
     read_token,
+    usage_error,
 )
 from ._cli_display import PROG, Console
 from ._errors import KantataError
@@ -266,9 +266,7 @@ def run_load(args: argparse.Namespace, console: Console) -> int:
     try:
         job = _prepare(args, console)
     except (UsageError, ValueError) as err:
-        message = str(err).replace("allow_insecure_http=True", "--allow-insecure-http")
-        console.error(message, "load")
-        return EXIT_USAGE
+        return usage_error(console, err, "load")
     return _run(job, console)
 
 

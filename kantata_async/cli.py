@@ -42,6 +42,7 @@ from ._cli_args import (
     parse_since,
     positive,
     read_token,
+    usage_error,
 )
 from ._cli_display import PROG, Console, ProgressDisplay, ProgressMode, format_summary
 from ._cli_load import add_load_command, run_load
@@ -228,9 +229,7 @@ def _export(args: argparse.Namespace, console: Console) -> int:
     try:
         client, exporter = _prepare(args, console, display)
     except (UsageError, ValueError) as err:
-        message = str(err).replace("allow_insecure_http=True", "--allow-insecure-http")
-        console.error(message, "export")
-        return EXIT_USAGE
+        return usage_error(console, err, "export")
     return _run(client, exporter, args, console, display)
 
 
