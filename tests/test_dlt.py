@@ -24,6 +24,7 @@ from kantata_async._generated import CollectionKey
 from kantata_async.export import export
 from kantata_async.resources._registry import RESOURCES
 from kantata_async.sync import DEFAULT_OVERLAP
+from kantata_async.testing import RecordedRequest
 
 dlt = pytest.importorskip("dlt")
 
@@ -289,12 +290,18 @@ def test_since_starts_the_first_run_there(served: Served, pipeline: Pipeline) ->
 def test_a_failed_walk_keeps_the_previous_watermark(served: Served, pipeline: Pipeline) -> None:
     pipeline.run(source(served, ["workweek_memberships"]))
     mark = watermark_of(pipeline, "workweek_memberships")
-    changed = sorted(memberships(served), key=int)[0]
-    served.call(lambda: served.fake.dataset.update("workweek_memberships", changed))
-    served.fake.fail_next(401)
+    changed = sorted(memberships(served), key=int)[:15]  # two pages of 10 on the next run
+    for mid in changed:
+        served.call(lambda mid=mid: served.fake.dataset.update("workweek_memberships", mid))
 
+    def fail_after_page_one(request: RecordedRequest) -> None:
+        if request.path == "workweek_memberships" and request.query.get("page") == "1":
+            served.fake.fail_next(401)  # page 1 is answered; page 2 is not
+
+    served.fake.on_request = fail_after_page_one
     with pytest.raises(Exception) as failed:
-        pipeline.run(source(served, ["workweek_memberships"], max_retries=0))
+        pipeline.run(source(served, ["workweek_memberships"], per_page=10, max_concurrency=1))
+    served.fake.on_request = None
 
     chain = []
     error: BaseException | None = failed.value
@@ -303,9 +310,12 @@ def test_a_failed_walk_keeps_the_previous_watermark(served: Served, pipeline: Pi
         error = error.__cause__ or getattr(error, "exception", None)
     assert any(isinstance(e, AuthenticationError) for e in chain)
     assert served.token not in str(failed.value)
+    pages = [r.query.get("page") for r in served.fake.requests if r.path == "workweek_memberships"]
+    assert pages[-2:] == ["1", "2"]  # page 1's rows were read before the walk failed
+    # Nothing of the failed run is committed: the watermark did not move past page 1.
     assert watermark_of(pipeline, "workweek_memberships") == mark
     pipeline.run(source(served, ["workweek_memberships"]))
-    assert loaded(pipeline)["workweek_memberships"] == 1
+    assert loaded(pipeline)["workweek_memberships"] == len(changed)
 
 
 # -- arguments --------------------------------------------------------------------------------
