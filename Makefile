@@ -14,15 +14,17 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,fast]'
 	touch $(STAMP)
 
-# The demo needs the runtime dependencies only; a .venv that has the dev extras has them too.
-RUNTIME_STAMP := $(VENV)/.installed-runtime
+# The demo needs the runtime dependencies and the dlt extra (dlt and DuckDB, for its last
+# step); a .venv that has the dev extras has them too.
+RUNTIME_STAMP := $(VENV)/.installed-demo
 
 $(RUNTIME_STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[dlt]'
 	touch $(RUNTIME_STAMP)
 
 # A fake Kantata (3,000 users, 50 ms per request) in its own process, the export CLI against
-# it with its progress bar, then one user's linked graph; stops the server on exit or Ctrl-C.
+# it with its progress bar, one user's linked graph, then the load CLI into a DuckDB file and
+# a SQL query over it; stops the server on exit or Ctrl-C.
 demo: $(if $(wildcard $(STAMP)),$(STAMP),$(RUNTIME_STAMP))
 	$(BIN)/python -m kantata_async.demo
 

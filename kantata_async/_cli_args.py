@@ -1,29 +1,48 @@
-"""The command line's arguments: filters read by their kind, `--since`, number types."""
+"""The command line's arguments: filters read by their kind, `--since`, number types, the
+options every command that talks to Kantata takes (the token, the URL, the client's limits),
+and the exit statuses."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO, get_args
 
+from ._cli_display import Console
+from ._client import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV
 from ._generated import CollectionKey
-from ._query import Kind, check_id
+from ._query import MAX_PER_PAGE, Kind, check_id
 from .resources._registry import RESOURCES
 from .sync import Watermark
 
 __all__ = [
+    "BASE_URL_ENV",
+    "EXIT_BROKEN_PIPE",
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_TERMINATED",
+    "EXIT_USAGE",
     "FILTERS",
+    "TOKEN_ENV",
     "UsageError",
+    "add_client_options",
     "filters_epilog",
     "non_negative",
     "parse_filters",
     "parse_since",
     "positive",
+    "read_token",
     "read_token_file",
+    "usage_error",
 ]
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 FILTERS: Mapping[str, Mapping[str, Kind]] = {
     key: {**RESOURCES[key].filters, "only": Kind.IDS} for key in get_args(CollectionKey)
@@ -159,8 +178,85 @@ def read_token_file(path: str, stdin: TextIO) -> str:
     return token
 
 
+def read_token(args: argparse.Namespace, console: Console, stdin: TextIO) -> str:
+    """The token: `--token`, `--token-file` or `$KANTATA_TOKEN`, added to what the console
+    blanks out before anything can print it. Raises `UsageError` when there is none."""
+    if args.token is not None and args.token_file is not None:
+        raise UsageError("--token and --token-file: give one")
+    if args.token_file is not None:
+        token = read_token_file(args.token_file, stdin)
+    elif args.token is not None:
+        token = args.token
+    else:
+        token = os.environ.get(TOKEN_ENV, "")
+    if not token.strip():
+        raise UsageError(
+            f"no token: set {TOKEN_ENV} or pass --token-file (preferred: neither shows in "
+            "the process list), or --token"
+        )
+    console.secrets.add(token)
+    return token
+
+
+def usage_error(console: Console, error: Exception, command: str) -> int:
+    """Say what the command line got wrong, in its own words; return `EXIT_USAGE`."""
+    message = str(error).replace("allow_insecure_http=True", "--allow-insecure-http")
+    console.error(message, command)
+    return EXIT_USAGE
+
+
 # ---------------------------------------------------------------------------
 # argparse types and help
+
+
+def add_client_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a command that talks to Kantata: where, with which token, how hard."""
+    parser.add_argument(
+        "--base-url",
+        default=os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
+        metavar="URL",
+        help=f"the API root (default: ${BASE_URL_ENV}, else {DEFAULT_BASE_URL})",
+    )
+    parser.add_argument(
+        "--token",
+        default=None,
+        metavar="TOKEN",
+        help=f"the OAuth bearer token; prefer ${TOKEN_ENV} or --token-file, since "
+        "arguments show in the process list (ps) and the shell's history",
+    )
+    parser.add_argument(
+        "--token-file",
+        default=None,
+        metavar="PATH",
+        help="read the token from PATH ('-' for standard input), one line; preferred to "
+        f"--token (default: ${TOKEN_ENV})",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=positive(),
+        default=None,
+        metavar="N",
+        help="requests in flight at once (default 8)",
+    )
+    parser.add_argument(
+        "--per-page",
+        type=positive(MAX_PER_PAGE),
+        default=MAX_PER_PAGE,
+        metavar="N",
+        help=f"records per page, 1 to {MAX_PER_PAGE} (default {MAX_PER_PAGE})",
+    )
+    parser.add_argument(
+        "--max-retries",
+        type=non_negative,
+        default=4,
+        metavar="N",
+        help="retries of a failed request (429, 502-504, connection errors; default 4)",
+    )
+    parser.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="allow a plain http:// base URL to a non-loopback host (sends the token unencrypted)",
+    )
 
 
 def positive(upper: int | None = None) -> Callable[[str], int]:

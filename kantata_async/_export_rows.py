@@ -22,7 +22,7 @@ from ._models.relations import Relation
 from ._models.state import is_placeholder
 from .resources._nested import IncludeTree
 
-__all__ = ["ExportFormat", "RowWriter", "export_format"]
+__all__ = ["ExportFormat", "RowWriter", "export_format", "write_only_fields"]
 
 ExportFormat = Literal["ndjson", "csv"]
 
@@ -161,7 +161,7 @@ def _cell(value: Any, guard: bool = False) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _write_only(model: type[Model]) -> frozenset[str]:
+def write_only_fields(model: type[Model]) -> frozenset[str]:
     """The fields of `model` that reads never carry, from its `__kantata_write_only__`.
 
     A model declares them where it is defined (`WorkweekMembership`: the `*_minutes`, which
@@ -182,7 +182,7 @@ class _Columns:
         self.guard = guard
         # The model's declared fields, in declaration order, less those the API takes on
         # writes but never sends on reads: a column for them would be empty on every row.
-        write_only = _write_only(model)
+        write_only = write_only_fields(model)
         self.fields = tuple(
             f.name for f in attrs.fields(cast(Any, model)) if f.name not in write_only
         )
@@ -260,10 +260,19 @@ class RowWriter:
         """`record` as one whole line, newline included."""
         if self._columns is not None:
             return self._csv_line(self._columns.cells(record))
+        return dumps(self.document(record)) + "\n"
+
+    def document(self, record: Model) -> dict[str, Any]:
+        """`record` as the JSON object of its NDJSON row: its loaded fields, with the
+        relations of the include tree embedded (the dlt source loads these).
+
+        Records embedded in it may be shared with other documents of the same page (a role
+        many users have): read them, or copy before changing them.
+        """
         # The record itself comes once; only what it links to can repeat in a page.
         row = _embed(record, {}, None)
         _embed_relations(record, row, self._tree, self._memo, self._told)
-        return dumps(row) + "\n"
+        return row
 
     def end_page(self) -> None:
         """Forget this page's embedded records, so that memory stays flat."""

@@ -8,16 +8,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import aclosing
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TextIO, TypedDict, get_args
+from typing import TYPE_CHECKING, Any, TextIO, TypedDict
 
 from ._export_output import Output
 from ._export_rows import ExportFormat, RowWriter, export_format
 from ._export_summary import ExportError, ExportProgress, ExportSummary, fewer_records_warning
+from ._export_walk import WalkPlan, delivered_pages, filter_names
 from ._generated import CollectionKey
 from ._models.base import Model
 from ._query import MAX_PER_PAGE
-from .resources._nested import parse_includes
-from .resources._registry import RESOURCES
 from .sync import DEFAULT_OVERLAP, ChangeTracker, Watermark, as_watermark
 
 if TYPE_CHECKING:
@@ -39,9 +38,6 @@ ProgressCallback = Callable[["ExportProgress"], None]
 
 GC_EVERY = 25
 """Pages between the export's garbage collections (about 20 ms each, per 5,000 records)."""
-
-# Keywords of `list()` an export takes among its filters (it sets `include` and `per_page`).
-_LIST_KEYWORDS = ("only", "optional_fields", "order")
 
 
 class ExportOptions(TypedDict, total=False):
@@ -95,10 +91,10 @@ class Exporter:
         gc_every: int | None = GC_EVERY,
         csv_formula_guard: bool = True,
     ) -> None:
-        if resource not in get_args(ExportResource):
-            raise ValueError(
-                f"resource must be one of {', '.join(get_args(ExportResource))}, got {resource!r}"
-            )
+        # The collection, its includes and filters: checked first, as they always were.
+        plan = WalkPlan(
+            resource, include=include, filters=filters, per_page=per_page, changes=since is not None
+        )
         self._format = export_format(out, format)
         if concurrency is not None and (
             isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
@@ -110,39 +106,26 @@ class Exporter:
         if not 1 <= first_window <= width:
             raise ValueError(f"first_window must be from 1 to the concurrency ({width})")
         self._first_window = first_window
-        endpoint = getattr(client, resource)
-        _, self._tree = parse_includes(resource, include)
-        given = dict(filters or {})
-        valid = filter_names(resource)
-        unknown = sorted(set(given) - set(valid))
-        if unknown:
-            raise ValueError(
-                f"unknown filter(s) for {resource}: {', '.join(unknown)}; valid: {', '.join(valid)}"
-            )
+        self._tree = plan.tree
         if gc_every is not None and (not isinstance(gc_every, int) or gc_every < 1):
             raise ValueError(f"gc_every must be None or an int >= 1, got {gc_every!r}")
         self._gc_every = gc_every
         self._csv_formula_guard = csv_formula_guard
         self._tracker: ChangeTracker | None = None
         if since is not None:
-            if "updated_after" in given:
-                raise ValueError("pass since= or the updated_after filter, not both")
-            if "updated_after" not in RESOURCES[resource].filters:
-                raise ValueError(f"{resource} has no updated_after filter: since= needs one")
             self._tracker = ChangeTracker(as_watermark(since), overlap)
-            given["updated_after"] = self._tracker.updated_after
         self.watermark: Watermark | None = None
         """With `since=`: the watermark for the next run, once the export is complete."""
         # Builds and checks the request; nothing is sent until the walk starts.
-        self._walk: ListRequest[Model] = endpoint.list(
-            include=list(include), per_page=per_page, **given
+        self._walk: ListRequest[Model] = plan.list_request(
+            client, self._tracker.updated_after if self._tracker is not None else None
         )
         self._client = client
         self._resource = resource
         self._output = Output(out)  # opens nothing until run()
         self._concurrency = concurrency
         self._on_progress = on_progress
-        self._cls: type[Model] = RESOURCES[resource].model
+        self._cls: type[Model] = plan.model
         self._requests_at_start = 0
         self._retries_at_start = 0
         # The export's own counts, apart from the walk's `stats`: records written, records
@@ -248,21 +231,13 @@ class Exporter:
         try:
             output.open()
             output.write(rows.header())
-            # Pages as they arrive (not in page order): a slow page then holds back no
-            # others, so at most a window of pages is in memory whatever the size.
-            # `pages()` is an async generator; closing it at once cancels the fetches in
-            # flight, so a failed or cancelled export leaves no task running.
             width = self._concurrency or self._client.max_concurrency
-            # Page 1 first, alone, unless the caller knows the list is long: a short list (or
-            # a bad token, or a host that is down) then costs one request, not a window.
-            # The walk gives each record once.
-            pages = self._walk.pages(width, ordered=False, first_window=self._first_window)
+            pages = delivered_pages(self._walk, self._tracker, width, self._first_window)
             async with aclosing(pages):
-                async for page in pages:
-                    for record in page.items:
-                        if self._tracker is not None and not self._tracker.accept(record):
-                            self._skipped += 1  # this version went out with the previous run
-                            continue
+                async for page, records in pages:
+                    # The others went out with the previous run (`since=`).
+                    self._skipped += len(page.items) - len(records)
+                    for record in records:
                         output.write(rows.row(record))
                         self._written += 1
                     self._pages += 1
@@ -302,8 +277,3 @@ class Exporter:
             if not self._complete:
                 output.abandon()  # a cancellation or Ctrl-C: the rows go to `.partial` too
         return self.summary
-
-
-def filter_names(resource: str) -> list[str]:
-    """The filter names `export` takes for `resource`: its `list()` filters and keywords."""
-    return sorted([*RESOURCES[resource].filters, *_LIST_KEYWORDS])

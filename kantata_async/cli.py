@@ -27,27 +27,32 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ._cli_args import (
+    EXIT_BROKEN_PIPE,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
     FILTERS,
+    TOKEN_ENV,
     UsageError,
+    add_client_options,
     filters_epilog,
-    non_negative,
     parse_filters,
     parse_since,
     positive,
-    read_token_file,
+    read_token,
+    usage_error,
 )
 from ._cli_display import PROG, Console, ProgressDisplay, ProgressMode, format_summary
-from ._client import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, KantataClient
+from ._cli_load import add_load_command, run_load
+from ._client import KantataClient
 from ._errors import KantataError
 from ._export_output import output_problem
 from ._export_summary import describe
-from ._query import MAX_PER_PAGE
 from .export import Exporter, ExportError, ExportSummary
 
 __all__ = ["FILTERS", "ProgressDisplay", "UsageError", "format_summary", "main", "parse_filters"]
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 
 # ---------------------------------------------------------------------------
@@ -135,33 +140,7 @@ def _parser(console: Console) -> _Parser:
         help="a list filter (repeatable): booleans true/false, ids comma-separated, dates "
         "YYYY-MM-DD, datetimes ISO 8601 with an offset or Z; the names are listed below",
     )
-    export.add_argument(
-        "--base-url",
-        default=os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
-        metavar="URL",
-        help=f"the API root (default: ${BASE_URL_ENV}, else {DEFAULT_BASE_URL})",
-    )
-    export.add_argument(
-        "--token",
-        default=None,
-        metavar="TOKEN",
-        help=f"the OAuth bearer token; prefer ${TOKEN_ENV} or --token-file, since "
-        "arguments show in the process list (ps) and the shell's history",
-    )
-    export.add_argument(
-        "--token-file",
-        default=None,
-        metavar="PATH",
-        help="read the token from PATH ('-' for standard input), one line; preferred to "
-        f"--token (default: ${TOKEN_ENV})",
-    )
-    export.add_argument(
-        "--concurrency",
-        type=positive(),
-        default=None,
-        metavar="N",
-        help="requests in flight at once (default 8)",
-    )
+    add_client_options(export)
     export.add_argument(
         "--first-window",
         type=positive(),
@@ -169,25 +148,6 @@ def _parser(console: Console) -> _Parser:
         metavar="N",
         help="pages asked for before page 1 answers (default 1: page 1 tells how many there "
         "are); up to --concurrency saves a round trip on a list you know is long",
-    )
-    export.add_argument(
-        "--per-page",
-        type=positive(MAX_PER_PAGE),
-        default=MAX_PER_PAGE,
-        metavar="N",
-        help=f"records per page, 1 to {MAX_PER_PAGE} (default {MAX_PER_PAGE})",
-    )
-    export.add_argument(
-        "--max-retries",
-        type=non_negative,
-        default=4,
-        metavar="N",
-        help="retries of a failed request (429, 502-504, connection errors; default 4)",
-    )
-    export.add_argument(
-        "--allow-insecure-http",
-        action="store_true",
-        help="allow a plain http:// base URL to a non-loopback host (sends the token unencrypted)",
     )
     export.add_argument(
         "--since",
@@ -206,6 +166,7 @@ def _parser(console: Console) -> _Parser:
         default="auto",
         help="progress on stderr: a bar on a terminal, plain lines otherwise (default auto)",
     )
+    add_load_command(commands, console)  # `load`: into a database, with dlt
     return parser
 
 
@@ -233,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = _parser(console).parse_args(args_list)
         except SystemExit as exit_:  # --help, --version, or a usage error already reported
             return exit_.code if isinstance(exit_.code, int) else EXIT_OK
-        return _export(args, console)
+        return run_load(args, console) if args.command == "load" else _export(args, console)
     except KeyboardInterrupt:
         console.write(f"\n{PROG}: interrupted\n")
         return EXIT_INTERRUPTED
@@ -258,26 +219,6 @@ def _reader_gone() -> int:
     return EXIT_BROKEN_PIPE
 
 
-def _token(args: argparse.Namespace, console: Console) -> str:
-    """The token: `--token`, `--token-file` or `$KANTATA_TOKEN`, added to what the console
-    blanks out before anything can print it. Raises `UsageError` when there is none."""
-    if args.token is not None and args.token_file is not None:
-        raise UsageError("--token and --token-file: give one")
-    if args.token_file is not None:
-        token = read_token_file(args.token_file, sys.stdin)
-    elif args.token is not None:
-        token = args.token
-    else:
-        token = os.environ.get(TOKEN_ENV, "")
-    if not token.strip():
-        raise UsageError(
-            f"no token: set {TOKEN_ENV} or pass --token-file (preferred: neither shows in "
-            "the process list), or --token"
-        )
-    console.secrets.add(token)
-    return token
-
-
 def _export(args: argparse.Namespace, console: Console) -> int:
     mode: ProgressMode
     if args.progress == "auto":
@@ -288,9 +229,7 @@ def _export(args: argparse.Namespace, console: Console) -> int:
     try:
         client, exporter = _prepare(args, console, display)
     except (UsageError, ValueError) as err:
-        message = str(err).replace("allow_insecure_http=True", "--allow-insecure-http")
-        console.error(message, "export")
-        return EXIT_USAGE
+        return usage_error(console, err, "export")
     return _run(client, exporter, args, console, display)
 
 
@@ -301,7 +240,7 @@ def _prepare(
 
     Raises `UsageError` or `ValueError` for what the command line got wrong.
     """
-    token = _token(args, console)
+    token = read_token(args, console, sys.stdin)
     if args.out != "-" and (problem := output_problem(args.out)) is not None:
         # Before any request, and without a summary: nothing was exported.
         raise UsageError(f"--out {args.out}: {problem}")

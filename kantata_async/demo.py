@@ -10,9 +10,12 @@
 3. Takes the first exported row and reads that user's linked graph through the client:
    `user.account_membership.skill_memberships` with each `sm.skill`, and
    `user.workweek_memberships` with each `wm.workweek`.
+4. Loads the account into a DuckDB file with the load command line (`python -m
+   kantata_async load --to duckdb:///...`, through dlt: the `dlt` extra), and prints the
+   answer of a SQL query over the tables it made.
 
-The server process is stopped on the way out, Ctrl-C included. The export file stays in a
-temporary directory whose path is printed.
+The server process is stopped on the way out, Ctrl-C included. The export file and the
+DuckDB file stay in a temporary directory whose path is printed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import KantataClient, User
@@ -39,6 +43,45 @@ INCLUDES = ("account_membership.skill_memberships", "role")
 _START_TIMEOUT = 30.0
 
 
+@dataclass(frozen=True)
+class DemoQuery:
+    """What the demo loads into DuckDB, and the question it asks of it."""
+
+    question: str
+    resources: tuple[str, ...]
+    includes: tuple[str, ...]  # RESOURCE:PATH, as `load --include` takes them
+    sql: str
+
+
+ROLES_AND_HOURS = DemoQuery(
+    "Users per role, and their current workweek (users joined to workweek memberships)",
+    ("users", "workweek_memberships"),
+    ("users:role", "workweek_memberships:workweek"),
+    """
+    SELECT coalesce(u.role__name, '(no role)') AS role,
+           count(*) AS users,
+           round(avg(w.workweek__total_minutes) / 60, 1) AS hours_per_week
+    FROM kantata_data.users AS u
+    JOIN kantata_data.workweek_memberships AS w ON w.user_id = u.id AND w.end_date IS NULL
+    GROUP BY 1 ORDER BY users DESC, role LIMIT 8
+    """,
+)
+HOURS_PER_PROJECT = DemoQuery(
+    "Hours per project (time entries joined to workspaces)",
+    ("time_entries", "workspaces"),
+    (),
+    """
+    SELECT w.title AS project, round(sum(t.time_in_minutes) / 60, 1) AS hours
+    FROM kantata_data.time_entries AS t
+    JOIN kantata_data.workspaces AS w ON w.id = t.workspace_id
+    GROUP BY 1 ORDER BY hours DESC, project LIMIT 8
+    """,
+)
+# The fake serves users and workweek memberships today; once it serves time entries and
+# workspaces, this line becomes `QUERY = HOURS_PER_PROJECT`.
+QUERY = ROLES_AND_HOURS
+
+
 def say(text: str = "") -> None:
     # Flushed at once: the child processes write to the same terminal.
     print(text, flush=True)
@@ -50,6 +93,11 @@ def run_export(base_url: str, token: str, out: Path) -> int:
     for path in INCLUDES:
         args += ["--include", path]
     args += ["--out", str(out)]
+    return run_cli(args, token)
+
+
+def run_cli(args: list[str], token: str) -> int:
+    """Run the command line with `args` as a child process; return its exit status."""
     say("$ KANTATA_TOKEN=... python -m kantata_async " + shlex.join(args))
     # The token travels in the environment, as it should: arguments show in `ps`.
     env = {**os.environ, "KANTATA_TOKEN": token}
@@ -129,6 +177,35 @@ async def show_user(base_url: str, token: str, user_id: str) -> None:
         say(f"  ({requests} requests for this user's graph; nested levels fetched by the SDK)")
 
 
+def load_and_ask(base_url: str, token: str, out_dir: Path) -> int:
+    """Load `QUERY`'s collections into a DuckDB file, then print its answer."""
+    try:
+        import duckdb
+    except ModuleNotFoundError:
+        say("\nSkipping the database step: it needs dlt: pip install 'kantata_async[dlt]'.")
+        return 0
+    database = out_dir / "kantata.duckdb"
+    args = ["load", *QUERY.resources, "--to", f"duckdb:///{database}", "--base-url", base_url]
+    for include in QUERY.includes:
+        args += ["--include", include]
+    args += ["--pipelines-dir", str(out_dir / "dlt")]  # dlt's state, beside the file
+    say("\nThe same account into a database (dlt; merged by id, incremental on updated_at):")
+    status = run_cli(args, token)
+    if status != 0:
+        say(f"\nThe load exited with status {status}.")
+        return status
+    with duckdb.connect(str(database), read_only=True) as db:
+        answer = db.execute(QUERY.sql)
+        columns = [d[0] for d in answer.description or ()]
+        rows = answer.fetchall()
+    say(f"\n{QUERY.question}, in SQL over {database.name}:")
+    widths = [max(len(str(v)) for v in [c, *(r[i] for r in rows)]) for i, c in enumerate(columns)]
+    for row in [columns, *rows]:
+        cells = (str(v).ljust(w) for v, w in zip(row, widths, strict=True))
+        say(("  " + "  ".join(cells)).rstrip())
+    return 0
+
+
 def main() -> int:
     """Run the demo; return the exit status."""
     started = time.monotonic()
@@ -161,7 +238,11 @@ def main() -> int:
         user_id = describe_row(out)
         if user_id is not None:
             asyncio.run(show_user(base_url, token, user_id))
-        say(f"\nDone in {time.monotonic() - started:.1f} s. The export is in {out_dir}.")
+        status = load_and_ask(base_url, token, out_dir)
+        if status != 0:
+            return status
+        say(f"\nDone in {time.monotonic() - started:.1f} s. The export and the database are in")
+        say(f"{out_dir}.")
         return 0
     except KeyboardInterrupt:
         say(f"\ndemo interrupted; whatever was exported is in {_rows_of(out)}")

@@ -7,16 +7,15 @@ fresh, independent payload on each call: never merge the same payload twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import json
-import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
+from threaded import Served, serve_in_thread
 
 from kantata_async import Graph, KantataClient, RetryPolicy
 from kantata_async.testing import FakeKantata
@@ -348,6 +347,14 @@ async def client(fake: FakeKantata) -> AsyncIterator[KantataClient]:
         yield c
 
 
+@pytest.fixture
+def served() -> Iterator[Served]:
+    """A fake Kantata with 60 users served from a thread of its own, for code that runs its
+    own event loop (the command line, a dlt pipeline): such tests stay synchronous."""
+    with serve_in_thread(users=60, seed=5) as served:
+        yield served
+
+
 # -- helpers for tests against the fake server ---------------------------------------------
 
 
@@ -441,37 +448,3 @@ async def call(
         session.request(method, fake.base_url + path, params=params, data=data) as resp,
     ):
         return Answer(resp.status, dict(resp.headers), await resp.read())
-
-
-@contextlib.contextmanager
-def fake_in_thread(
-    **settings: Any,
-) -> Iterator[tuple[FakeKantata, asyncio.AbstractEventLoop]]:
-    """A `FakeKantata(**settings)` served by a thread with a loop of its own, for code that
-    runs its own event loop (or none): yields the server and its loop."""
-    started = threading.Event()
-    box: dict[str, Any] = {}
-
-    async def serve() -> None:
-        stop = asyncio.Event()
-        async with FakeKantata(**settings) as fake:
-            box.update(fake=fake, loop=asyncio.get_running_loop(), stop=stop)
-            started.set()
-            await stop.wait()
-
-    def run() -> None:
-        try:
-            asyncio.run(serve())
-        finally:
-            started.set()
-
-    thread = threading.Thread(target=run, name="fake-kantata")
-    thread.start()
-    started.wait(10)
-    assert "fake" in box, "the fake server did not start"
-    try:
-        yield box["fake"], box["loop"]
-    finally:
-        box["loop"].call_soon_threadsafe(box["stop"].set)
-        thread.join(10)
-        assert not thread.is_alive()

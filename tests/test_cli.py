@@ -7,7 +7,6 @@ fake server runs in a thread with a loop of its own.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import dataclasses
 import io
@@ -15,45 +14,17 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import fake_in_thread, my_memberships, visible
+from conftest import my_memberships
+from threaded import Served, cli_held_after_page_one
 
 from kantata_async.cli import ProgressDisplay, UsageError, format_summary, main, parse_filters
 from kantata_async.export import ExportProgress, ExportSummary
-from kantata_async.testing import FakeKantata, RecordedRequest
-
-
-@dataclass
-class Served:
-    """A FakeKantata running in a thread: set knobs only while no request is in flight."""
-
-    fake: FakeKantata
-    loop: asyncio.AbstractEventLoop
-
-    @property
-    def url(self) -> str:
-        return self.fake.base_url
-
-    @property
-    def token(self) -> str:
-        return self.fake.token
-
-    def visible_users(self) -> set[str]:
-        """The users `GET /users` lists by default."""
-        return visible(self.fake)
-
-
-@pytest.fixture
-def served() -> Iterator[Served]:
-    with fake_in_thread(users=60, seed=5) as (fake, loop):
-        yield Served(fake, loop)
+from kantata_async.testing import RecordedRequest
 
 
 @pytest.fixture(autouse=True)
@@ -509,41 +480,6 @@ def test_an_unreachable_server_exits_1(
 
 
 # -- Ctrl-C (130) and SIGTERM (143), as a real process ----------------------------------------
-
-
-@contextlib.contextmanager
-def cli_held_after_page_one(
-    served: Served, args: list[str], env: dict[str, str]
-) -> Iterator[tuple[subprocess.Popen[str], Callable[[], None]]]:
-    """`python -m kantata_async *args` as a child process, and a `release` to call: until
-    then, the server holds every page after the first, so the export stays mid-way."""
-    release = asyncio.Event()  # belongs to the server's loop; only touched from it
-
-    async def hold_after_page_one(request: RecordedRequest) -> None:
-        if request.query.get("page") not in (None, "1"):
-            await release.wait()
-
-    def let_go() -> None:
-        served.loop.call_soon_threadsafe(release.set)
-
-    served.fake.on_request = hold_after_page_one
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kantata_async", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        yield proc, let_go
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
-        let_go()
 
 
 @pytest.mark.parametrize(

@@ -18,9 +18,9 @@ from importlib import resources
 from typing import Any
 
 import pytest
-from conftest import fake_in_thread
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from threaded import serve_in_thread
 
 from kantata_async.testing import FakeKantata
 
@@ -100,7 +100,8 @@ def requests(draw: st.DrawFn) -> tuple[str, str, list[tuple[str, str]], bytes, s
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[FakeKantata]:
-    with fake_in_thread(users=40, seed=8) as (fake, _):
+    with serve_in_thread(users=40, seed=8) as served:
+        fake = served.fake
         yield fake
 
 
