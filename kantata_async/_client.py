@@ -78,7 +78,11 @@ class KantataClient:
         token: the OAuth bearer token. It never appears in errors, logs or reprs.
         base_url: the API root. Plain `http://` is refused unless the host is loopback or
             `allow_insecure_http=True`.
-        max_concurrency: requests in flight at once, for the whole client.
+        max_concurrency: requests in flight at once, for the whole client: the ceiling.
+        adaptive_concurrency: learn the token's rate limit from 429s (the default): each 429
+            lowers the client's limit, successes raise it again slowly, and below
+            `max_concurrency` requests are paced (see `ConcurrencyLimit`). False holds the
+            limit at `max_concurrency` whatever the server answers.
         max_retries: retries for a failed idempotent request (see `RetryPolicy`).
         timeout: seconds for a whole request, including reading the body.
         session: an `aiohttp.ClientSession` you own; the client uses it and never closes it.
@@ -100,6 +104,7 @@ class KantataClient:
         *,
         base_url: str | URL = DEFAULT_BASE_URL,
         max_concurrency: int = 8,
+        adaptive_concurrency: bool = True,
         max_retries: int = 4,
         timeout: float = DEFAULT_TIMEOUT,
         session: aiohttp.ClientSession | None = None,
@@ -131,6 +136,7 @@ class KantataClient:
         self.base_url = url
         self.max_response_bytes = max_response_bytes
         self.max_concurrency = max_concurrency
+        self.adaptive_concurrency = bool(adaptive_concurrency)
         self.timeout = timeout
         self.retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
         self.user_agent = user_agent or _user_agent()
@@ -205,6 +211,7 @@ class KantataClient:
                 trace_configs=self._trace_configs,
                 ssl=self._ssl,
                 max_response_bytes=self.max_response_bytes,
+                adaptive_concurrency=self.adaptive_concurrency,
             )
         return self._transport
 

@@ -1,9 +1,10 @@
 """The client's requests: one session, retries, the shared limit and pause.
 
-`Transport.request` sends one logical request: it waits out any client-wide pause, takes a
-slot of the client-wide concurrency limit, sends, and maps the answer to decoded JSON or to a
-typed error. Failed attempts are retried as `RetryPolicy` says. A 429 or 503 pauses every
-request of the client until its retry time, not only the one that got it. aiohttp's own
+`Transport.request` sends one logical request: it takes a slot of the client-wide
+concurrency limit, waits out any client-wide pause and its paced moment (`Admission`), sends,
+and maps the answer to decoded JSON or to a typed error. Failed attempts are retried as
+`RetryPolicy` says. A 429 or 503 pauses every request of the client until its retry time, not
+only the one that got it, and a 429 lowers the limit (`ConcurrencyLimit`). aiohttp's own
 exceptions are mapped in `_http_errors`, shared with OAuth.
 """
 
@@ -21,6 +22,8 @@ import aiohttp
 from yarl import URL
 
 from . import _json
+from ._admission import Admission
+from ._concurrency import ConcurrencyLimit
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -78,6 +81,7 @@ class Transport:
         max_response_bytes: int,
         trace_configs: list[aiohttp.TraceConfig] | None = None,
         ssl: SSLContext | None = None,
+        adaptive_concurrency: bool = True,
     ) -> None:
         self.base_url = base_url
         self.retry = retry
@@ -91,8 +95,11 @@ class Transport:
             "Accept": "application/json",
             "User-Agent": user_agent,
         }
-        self._limit = asyncio.Semaphore(max_concurrency)
-        self._paused_until = 0.0
+        self.limit = ConcurrencyLimit(
+            max_concurrency, adaptive=adaptive_concurrency, clock=self.loop.time
+        )
+        """The client-wide concurrency limit, as learned from 429s so far."""
+        self._admission = Admission(self.limit)
         self._own_session = session is None
         self._session = session or aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=max_concurrency, ssl=ssl or True),
@@ -101,6 +108,8 @@ class Transport:
         self._urls: dict[tuple[str, ...], URL] = {}
         self.requests_sent = 0
         self.retries = 0
+        self.rate_limited = 0
+        """Answers that were 429 (each counts, retried or not)."""
 
     @property
     def closed(self) -> bool:
@@ -113,14 +122,7 @@ class Transport:
 
     def pause(self, seconds: float) -> None:
         """Hold every request of this client for `seconds` from now."""
-        loop = asyncio.get_running_loop()
-        self._paused_until = max(self._paused_until, loop.time() + seconds)
-
-    async def _wait_out_pause(self) -> None:
-        loop = asyncio.get_running_loop()
-        # A loop, not an Event: another 429 may push the end of the pause while we sleep.
-        while (wait := self._paused_until - loop.time()) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(wait)
+        self.limit.pause(seconds)
 
     async def request(
         self,
@@ -150,16 +152,32 @@ class Transport:
             failure: Failure | None = None
             retry_after: float | None = None
             error: APIConnectionError | APIStatusError | None = None
-            async with self._limit:
-                # The pause is checked with the slot in hand: a request that queued for a
-                # slot before a 429 arrived must not go out during the pause.
-                await self._wait_out_pause()
+            admission = self._admission
+            await admission.enter()
+            try:
                 started = time.monotonic()
+                sent_at = self.limit.clock()
                 self.requests_sent += 1
                 try:
                     status, headers, raw = await self._send(method, url, rel, params, body)
                 except APIConnectionError as err:
                     failure, error = _failure_of(err), err
+                else:
+                    throttled = status == 429
+                    self.limit.on_response(
+                        sent_at=sent_at, throttled=throttled, in_flight=admission.in_flight
+                    )
+                    if throttled:
+                        self.rate_limited += 1
+                        log.info(
+                            "429 on %s %s: the client's concurrency limit is now %.2f of %d",
+                            method,
+                            rel,
+                            self.limit.limit,
+                            self.limit.ceiling,
+                        )
+            finally:
+                admission.leave()
             elapsed = time.monotonic() - started
             log.debug(
                 "%s %s -> %s (attempt %d, %.3f s)",

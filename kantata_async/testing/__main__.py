@@ -27,6 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="loopback address (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port, 0 for any free one (8765)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
+    parser.add_argument(
+        "--rate-limit", type=float, default=None, metavar="RATE", help="429 past RATE requests/s"
+    )
+    parser.add_argument("--rate-burst", type=int, default=None, metavar="N", help="bucket size")
     parser.add_argument("--token", default=None, help="bearer token (default: from the seed)")
     parser.add_argument("--me", default="1", help="id of the token's user (1)")
     return parser
@@ -43,6 +47,8 @@ async def serve(args: argparse.Namespace) -> None:
         port=args.port,
         me=args.me,
     )
+    if args.rate_limit is not None or args.rate_burst is not None:
+        fake.rate_limit(args.rate_limit, burst=args.rate_burst)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -22,6 +22,8 @@ class FakeKantataProcess:
         with FakeKantataProcess(users=10_000, latency=0.05) as server:
             async with KantataClient(server.token, base_url=server.base_url) as client: ...
 
+    `rate_limit` and `rate_burst` set the server's token bucket (`FakeKantata.rate_limit`).
+
     Raises `RuntimeError` when the server does not start within `start_timeout` seconds.
     """
 
@@ -31,11 +33,15 @@ class FakeKantataProcess:
         *,
         seed: int = 0,
         latency: float = 0.0,
+        rate_limit: float | None = None,
+        rate_burst: int | None = None,
         start_timeout: float = 120.0,
     ) -> None:
         self.users = users
         self.seed = seed
         self.latency = latency
+        self.rate_limit = rate_limit
+        self.rate_burst = rate_burst
         self.start_timeout = start_timeout
         self.base_url = ""
         self.token = ""
@@ -43,6 +49,9 @@ class FakeKantataProcess:
 
     def start(self) -> None:
         """Start the process and wait until it listens."""
+        limits = [] if self.rate_limit is None else ["--rate-limit", str(self.rate_limit)]
+        if self.rate_burst is not None:
+            limits += ["--rate-burst", str(self.rate_burst)]
         self.process = server = subprocess.Popen(
             [
                 sys.executable,
@@ -54,6 +63,7 @@ class FakeKantataProcess:
                 str(self.seed),
                 "--latency",
                 str(self.latency),
+                *limits,
                 "--port",
                 "0",
             ],

@@ -33,6 +33,7 @@ from ._faults import (
 )
 from ._oauth import OAuthProvider, OAuthReply, default_client
 from ._query import ACCOUNT_TZ, MAX_CAPACITY_DAYS, Selector
+from ._ratelimit import RateLimitKnob
 from ._recording import FormValue, RecordedRequest
 from ._wire import (
     ApiError,
@@ -139,7 +140,7 @@ class _Call:
         return parsed if isinstance(parsed, dict) else {}
 
 
-class FakeKantata:
+class FakeKantata(RateLimitKnob):
     """A fake Kantata OX API v1 server, on loopback, backed by a seeded `Dataset`.
 
     A real aiohttp server that answers like the real API, for testing code that talks to
@@ -254,6 +255,8 @@ class FakeKantata:
     **Knobs** for tests and benchmarks, all deterministic:
 
     - `latency`: seconds slept before answering each request (settable at any time).
+    - `rate_limit(rate, burst=...)`: a token bucket in front of the API; requests past it get
+      429 without `Retry-After`, as Kantata answers them (`rate_limit(None)` turns it off).
     - `fail_next`, `drop_next`, `malformed_next`: scripted faults for the next matching
       requests. They queue in call order; each request takes the first queued fault that
       matches it. `random_faults` adds seeded random 429, 503 and drops to requests no
@@ -588,7 +591,7 @@ class FakeKantata:
         headers = {k.lower(): v for k, v in request.headers.items()}
         # Scripts name paths relative to the API; the OAuth routes sit outside it.
         script_path = path.lstrip("/") if path in _OAUTH_PATHS else path
-        script = self._take_script(request.method, script_path)
+        script = self._rate_limited(arrived) or self._take_script(request.method, script_path)
 
         if script is not None and script.action == "drop" and not script.after_request:
             self._record(request, path, query, headers, b"", None, None, arrived)
