@@ -79,10 +79,10 @@ class KantataClient:
         base_url: the API root. Plain `http://` is refused unless the host is loopback or
             `allow_insecure_http=True`.
         max_concurrency: requests in flight at once, for the whole client: the ceiling.
-        adaptive_concurrency: learn the token's rate limit from 429s (the default): each 429
-            lowers the client's limit, successes raise it again slowly, and below
-            `max_concurrency` requests are paced (see `ConcurrencyLimit`). False holds the
-            limit at `max_concurrency` whatever the server answers.
+        adaptive_rate: learn the token's rate limit from 429s (the default): the first 429
+            sets a rate the whole client sends at, paced with jitter; later 429s lower it,
+            successes raise it slowly (see `client.transport.pacing`). False: no pacing, up
+            to `max_concurrency` requests in flight whatever the server answers.
         max_retries: retries for a failed idempotent request (see `RetryPolicy`).
         timeout: seconds for a whole request, including reading the body.
         session: an `aiohttp.ClientSession` you own; the client uses it and never closes it.
@@ -104,7 +104,7 @@ class KantataClient:
         *,
         base_url: str | URL = DEFAULT_BASE_URL,
         max_concurrency: int = 8,
-        adaptive_concurrency: bool = True,
+        adaptive_rate: bool = True,
         max_retries: int = 4,
         timeout: float = DEFAULT_TIMEOUT,
         session: aiohttp.ClientSession | None = None,
@@ -136,7 +136,7 @@ class KantataClient:
         self.base_url = url
         self.max_response_bytes = max_response_bytes
         self.max_concurrency = max_concurrency
-        self.adaptive_concurrency = bool(adaptive_concurrency)
+        self.adaptive_rate = bool(adaptive_rate)
         self.timeout = timeout
         self.retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
         self.user_agent = user_agent or _user_agent()
@@ -211,7 +211,7 @@ class KantataClient:
                 trace_configs=self._trace_configs,
                 ssl=self._ssl,
                 max_response_bytes=self.max_response_bytes,
-                adaptive_concurrency=self.adaptive_concurrency,
+                adaptive_rate=self.adaptive_rate,
             )
         return self._transport
 

@@ -4,8 +4,8 @@
 concurrency limit, waits out any client-wide pause and its paced moment (`Admission`), sends,
 and maps the answer to decoded JSON or to a typed error. Failed attempts are retried as
 `RetryPolicy` says. A 429 or 503 pauses every request of the client until its retry time, not
-only the one that got it, and a 429 lowers the limit (`ConcurrencyLimit`). aiohttp's own
-exceptions are mapped in `_http_errors`, shared with OAuth.
+only the one that got it, and a 429 sets or lowers the rate the client sends at
+(`AdaptiveRate`). aiohttp's own exceptions are mapped in `_http_errors`, shared with OAuth.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from yarl import URL
 
 from . import _json
 from ._admission import Admission
-from ._concurrency import ConcurrencyLimit
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -36,6 +35,7 @@ from ._errors import (
     status_error_class,
 )
 from ._http_errors import map_aiohttp_errors, read_body
+from ._rate import AdaptiveRate
 from ._retry import Failure, RetryPolicy, parse_retry_after
 from ._secret import Redactor, Secret
 
@@ -81,7 +81,7 @@ class Transport:
         max_response_bytes: int,
         trace_configs: list[aiohttp.TraceConfig] | None = None,
         ssl: SSLContext | None = None,
-        adaptive_concurrency: bool = True,
+        adaptive_rate: bool = True,
     ) -> None:
         self.base_url = base_url
         self.retry = retry
@@ -95,11 +95,9 @@ class Transport:
             "Accept": "application/json",
             "User-Agent": user_agent,
         }
-        self.limit = ConcurrencyLimit(
-            max_concurrency, adaptive=adaptive_concurrency, clock=self.loop.time
-        )
-        """The client-wide concurrency limit, as learned from 429s so far."""
-        self._admission = Admission(self.limit)
+        self.pacing = AdaptiveRate(max_concurrency, adaptive=adaptive_rate, clock=self.loop.time)
+        """The client-wide sending rate, as learned from 429s so far (`pacing.rate`)."""
+        self._admission = Admission(self.pacing)
         self._own_session = session is None
         self._session = session or aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=max_concurrency, ssl=ssl or True),
@@ -122,7 +120,7 @@ class Transport:
 
     def pause(self, seconds: float) -> None:
         """Hold every request of this client for `seconds` from now."""
-        self.limit.pause(seconds)
+        self.pacing.pause(seconds)
 
     async def request(
         self,
@@ -156,7 +154,7 @@ class Transport:
             await admission.enter()
             try:
                 started = time.monotonic()
-                sent_at = self.limit.clock()
+                sent_at = self.pacing.clock()
                 self.requests_sent += 1
                 try:
                     status, headers, raw = await self._send(method, url, rel, params, body)
@@ -164,18 +162,10 @@ class Transport:
                     failure, error = _failure_of(err), err
                 else:
                     throttled = status == 429
-                    self.limit.on_response(
-                        sent_at=sent_at, throttled=throttled, in_flight=admission.in_flight
-                    )
+                    self.pacing.on_response(sent_at=sent_at, throttled=throttled)
                     if throttled:
                         self.rate_limited += 1
-                        log.info(
-                            "429 on %s %s: the client's concurrency limit is now %.2f of %d",
-                            method,
-                            rel,
-                            self.limit.limit,
-                            self.limit.ceiling,
-                        )
+                        log.info("429 on %s %s: now sending at %r", method, rel, self.pacing)
             finally:
                 admission.leave()
             elapsed = time.monotonic() - started
