@@ -46,6 +46,7 @@ class FakeKantataProcess:
         self.base_url = ""
         self.token = ""
         self.process: subprocess.Popen[str] | None = None
+        self._drainer: threading.Thread | None = None
 
     def start(self) -> None:
         """Start the process and wait until it listens."""
@@ -83,21 +84,28 @@ class FakeKantataProcess:
             if sep:
                 banner[key] = value
         # Keep reading whatever else it prints, so that a full pipe can never block it.
-        threading.Thread(target=_drain, args=(server.stdout,), daemon=True).start()
+        self._drainer = threading.Thread(target=_drain, args=(server.stdout,), daemon=True)
+        self._drainer.start()
         self.base_url = banner["KANTATA_BASE_URL"]
         self.token = banner["KANTATA_TOKEN"]
 
     def stop(self) -> None:
         """Stop the process (SIGTERM, then SIGKILL after 5 s) and reap it."""
         server = self.process
-        if server is None or server.poll() is not None:
+        if server is None:
             return
-        server.terminate()
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        # The pipe ends with the process: the drainer closes it, or nobody has read it yet.
+        if self._drainer is not None:
+            self._drainer.join(timeout=5)
+        elif server.stdout is not None:
+            server.stdout.close()
 
     def __enter__(self) -> FakeKantataProcess:
         self.start()
@@ -113,5 +121,6 @@ class FakeKantataProcess:
 
 
 def _drain(stream: IO[str]) -> None:
-    for _ in stream:
-        pass
+    with stream:
+        for _ in stream:
+            pass

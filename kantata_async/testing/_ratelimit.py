@@ -41,8 +41,9 @@ class TokenBucket:
         elapsed = max(0.0, now - self._at)
         self._tokens = min(float(self.burst), self._tokens + elapsed * self.rate)
         self._at = max(self._at, now)
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+        # A whole token, give or take the rounding of float seconds times a rate.
+        if self._tokens >= 1.0 - 1e-9:
+            self._tokens = max(0.0, self._tokens - 1.0)
             return True
         return False
 
