@@ -10,6 +10,7 @@ from types import TracebackType
 import aiohttp
 from yarl import URL
 
+from ._coalesce import Coalescer
 from ._errors import ClientClosedError, EventLoopError
 from ._graph import Graph
 from ._retry import RetryPolicy
@@ -157,6 +158,8 @@ class KantataClient:
             self, "external_references"
         )
         self._collections: dict[str, Collection[Model]] = {}
+        # Identical GETs in flight share one request and its merged records.
+        self._reads = Coalescer()
         self.__token = Secret(token)
         self._session = session
         if ssl is not None and not isinstance(ssl, ssl_module.SSLContext):

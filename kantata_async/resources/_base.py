@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from .._errors import PayloadError, ResponseValidationError
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .._client import KantataClient
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
 
 __all__ = ["Resource"]
 
@@ -157,7 +158,30 @@ class Resource(Generic[M]):
         body: Body = None,
     ) -> Any:
         transport = self._client._transport_for_call()
-        return await transport.request(method, path, params=params, body=body)
+        if method in _READS:
+            return await transport.request(method, path, params=params, body=body)
+        # A read asked for after a write is sent (or answered) must not share a request sent
+        # before it: it would return what the server held before the write.
+        reads = self._client._reads
+        reads.forget()
+        try:
+            return await transport.request(method, path, params=params, body=body)
+        finally:
+            reads.forget()
+
+    async def _shared_get(
+        self,
+        kind: str,
+        path: tuple[str, ...],
+        params: Mapping[str, str],
+        work: Callable[[], Awaitable[T]],
+    ) -> T:
+        """`work()` (which sends `GET path?params`), shared with identical calls in flight.
+
+        `kind` names what `work` returns, so that only calls expecting the same thing share.
+        """
+        key = (kind, path, tuple(sorted(params.items())))
+        return await self._client._reads.run(key, work)
 
     async def _one(
         self,
@@ -168,16 +192,23 @@ class Resource(Generic[M]):
         body: Body = None,
         tree: IncludeTree | None = None,
     ) -> M:
-        sent = self._client.graph.ticket()
-        payload = await self._call(method, path, params=params, body=body)
-        records = self._merge(method, path, payload, sent=sent)
-        if not records:
-            raise ResponseValidationError(
-                "the response names no record in 'results'",
-                method=method,
-                path="/".join(path),
-                status=200,
-            )
+        async def fetch() -> list[M]:
+            sent = self._client.graph.ticket()
+            payload = await self._call(method, path, params=params, body=body)
+            records = self._merge(method, path, payload, sent=sent)
+            if not records:
+                raise ResponseValidationError(
+                    "the response names no record in 'results'",
+                    method=method,
+                    path="/".join(path),
+                    status=200,
+                )
+            return records
+
+        if method == "GET" and body is None:
+            records = await self._shared_get("one", path, params or {}, fetch)
+        else:
+            records = await fetch()
         if tree:
             await load_nested(self._client, self.path, records, tree)
         return records[0]
@@ -225,19 +256,27 @@ class Resource(Generic[M]):
                 query = dict(params, page=str(page))
                 if size is not None:
                     query["per_page"] = str(size)
-            sent = graph.ticket()
-            payload = await self._call("GET", (self.path,), params=query)
-            if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
-                raise ResponseValidationError(
-                    "a list page must be a JSON object with a 'results' list",
-                    method="GET",
-                    path=self.path,
-                    status=200,
-                )
-            return Fetched(payload, sent)
+
+            async def fetch() -> Fetched:
+                sent = graph.ticket()
+                payload = await self._call("GET", (self.path,), params=query)
+                if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
+                    raise ResponseValidationError(
+                        "a list page must be a JSON object with a 'results' list",
+                        method="GET",
+                        path=self.path,
+                        status=200,
+                    )
+                return Fetched(payload, sent)
+
+            # Walks of the same list share a page in flight, and merge it once (`Fetched`).
+            return await self._shared_get("page", (self.path,), query, fetch)
+
+        def merge(payload: Any, sent: Any) -> list[M]:
+            return self._merge("GET", (self.path,), payload, sent=sent)
 
         async def build(page: int, fetched: Fetched) -> Page[M]:
-            items = self._merge("GET", (self.path,), fetched.payload, sent=fetched.sent)
+            items = fetched.merged(merge)
             if by_ids is not None:
                 self._check_asked(items, by_ids[page - 1])
             if tree and items:

@@ -48,7 +48,8 @@ class Collection(Resource[M]):
         return await self._read_one((self.path, self._id(id)), include)
 
     async def _fetch_by_ids(self, ids: Sequence[str], include: Sequence[str]) -> builtins.list[M]:
-        """One request for up to 200 ids, with one level of include, merged into the graph.
+        """One request for up to 200 ids, with one level of include, merged into the graph
+        (shared with an identical one in flight).
 
         It asks with `apply_default_filters=false` (Brainstem's switch, which Kantata's own
         client sends on these requests): the records are wanted because something links to
@@ -62,8 +63,13 @@ class Collection(Resource[M]):
         }
         if include:
             params["include"] = ",".join(include)
-        sent = self._client.graph.ticket()
-        payload = await self._call("GET", (self.path,), params=params)
-        items = self._merge("GET", (self.path,), payload, sent=sent)
-        self._check_asked(items, ids)
-        return items
+
+        async def fetch() -> builtins.list[M]:
+            sent = self._client.graph.ticket()
+            payload = await self._call("GET", (self.path,), params=params)
+            items = self._merge("GET", (self.path,), payload, sent=sent)
+            self._check_asked(items, ids)
+            return items
+
+        # Two pages whose records link to the same ones ask for the same batch: one request.
+        return builtins.list(await self._shared_get("by_ids", (self.path,), params, fetch))
