@@ -24,8 +24,15 @@ class Admission:
     async def enter(self) -> None:
         """Wait until the caller's request may be sent; the caller must `leave()` after."""
         await self._slots.acquire()
+        pacing = self.pacing
+        if pacing.paused_until <= pacing.clock():
+            send_at = pacing.send_at()
+            if send_at <= pacing.clock():
+                return  # no pause, not paced: the common case, without another await
+        else:
+            send_at = None
         try:
-            await self._wait_turn()
+            await self._wait_turn(send_at)
         except BaseException:
             self._slots.release()
             raise
@@ -34,9 +41,9 @@ class Admission:
         """Give the slot back."""
         self._slots.release()
 
-    async def _wait_turn(self) -> None:
+    async def _wait_turn(self, send_at: float | None) -> None:
+        """Sleep until `send_at` (a reserved paced moment), or out of the pause first."""
         pacing = self.pacing
-        send_at: float | None = None
         while True:
             # A loop, not an Event: another 429 may push the end of the pause while we sleep.
             paused = pacing.pause_left()

@@ -31,8 +31,8 @@ class _Shared:
 
     __slots__ = ("task", "waiters")
 
-    def __init__(self, task: asyncio.Future[Any]) -> None:
-        self.task = task
+    def __init__(self) -> None:
+        self.task: asyncio.Task[Any] | None = None
         self.waiters = 0
 
 
@@ -49,10 +49,10 @@ class Coalescer:
         """The result of `work()`, run once for all callers with `key` while it is in flight."""
         shared = self._in_flight.get(key)
         if shared is None:
-            shared = _Shared(asyncio.ensure_future(work()))
-            self._in_flight[key] = shared
-            shared.task.add_done_callback(lambda _: self._drop(key, shared))
+            shared = self._in_flight[key] = _Shared()
+            shared.task = asyncio.get_running_loop().create_task(self._work(key, shared, work))
         task = shared.task
+        assert task is not None
         shared.waiters += 1
         try:
             # The shield keeps a waiter's cancellation from reaching the shared work.
@@ -65,6 +65,12 @@ class Coalescer:
                 self._drop(key, shared)
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+
+    async def _work(self, key: Hashable, shared: _Shared, work: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await work()
+        finally:
+            self._drop(key, shared)  # done: later callers start afresh
 
     def forget(self) -> None:
         """Let later callers start their own work: what is in flight now still finishes for
