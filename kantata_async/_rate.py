@@ -7,16 +7,18 @@ AIMD-style, for the whole client:
 - Until the first 429 nothing is paced: `max_concurrency` requests in flight is the only
   bound, as without adaptivity.
 - **Decrease.** The first 429 sets a rate from the rate the client was sending at (over the
-  last second): less one request per round trip for each request of that burst that was
-  refused, since what the server let through while refusing is its rate (at least
-  `first_backoff` of the sending rate, a quarter). Each later 429 multiplies the rate by
-  `backoff`; 429s answering requests sent before that decrease are the same signal and do
-  not lower it again (they arrive together).
+  last second): less one request per round trip for each request of that burst the server
+  refused, since what it let through while refusing is its rate. Each refusal takes at most
+  half, and the rate stays at least `first_backoff` (a quarter) of the sending rate. Each
+  later 429 multiplies the rate by `backoff`; 429s answering requests sent before that
+  decrease are the same signal and do not lower it again (they arrive together).
 - **Additive increase.** While the rate is what holds requests back, it grows linearly, by
   `growth` times the rate set by the last 429, per second of answered requests: back above
   the rate of that 429 within a few seconds, probing slowly. Idle time and pauses do not
   count. A rate the ceiling would hold back anyway (more than `max_concurrency` requests per
-  round trip) is dropped: no pacing until the next 429.
+  round trip) is dropped, and so is one that no 429 has confirmed for `forget_after`
+  seconds (a minute): a long-lived client (a web backend) is not held for good to what one
+  incident taught it. No pacing until the next 429.
 - **Pacing with jitter.** Under a rate, requests go out one every `1 / rate` seconds, each
   interval drawn from `1 - jitter` to `1 + jitter` times that, so the client sends steadily
   instead of in bursts. After a pause (a 429 or 503 with its retry delay) the requests it held
@@ -60,7 +62,6 @@ class AdaptiveRate:
 
     __slots__ = (
         "_burst_rate",
-        "_burst_refused",
         "_last_answer",
         "_last_decrease",
         "_next_send",
@@ -74,6 +75,7 @@ class AdaptiveRate:
         "clock",
         "first_backoff",
         "floor",
+        "forget_after",
         "growth",
         "jitter",
         "paused_until",
@@ -92,6 +94,7 @@ class AdaptiveRate:
         backoff: float = 0.8,
         growth: float = 0.1,
         jitter: float = 0.5,
+        forget_after: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
     ) -> None:
@@ -105,6 +108,8 @@ class AdaptiveRate:
             raise ValueError(f"growth must be > 0, got {growth!r}")
         if not 0 <= jitter < 1:
             raise ValueError(f"jitter must be from 0 to below 1, got {jitter!r}")
+        if not forget_after > 0:
+            raise ValueError(f"forget_after must be > 0 seconds, got {forget_after!r}")
         self.ceiling = ceiling
         """At most this many requests in flight (`max_concurrency`)."""
         self.adaptive = adaptive
@@ -113,6 +118,7 @@ class AdaptiveRate:
         self.backoff = backoff
         self.growth = growth
         self.jitter = jitter
+        self.forget_after = forget_after
         self.clock = clock
         self.rand = rand
         self.rate: float | None = None
@@ -127,10 +133,9 @@ class AdaptiveRate:
         self._last_decrease = -math.inf
         self._paced = False  # the last request sent had to wait for its paced moment
         self._sends: deque[float] = deque()
-        # The sending rate behind the first 429, and how many of its requests were refused,
-        # until an answer to a request sent after it arrives.
+        # The sending rate behind the first 429, until an answer to a request sent after it
+        # arrives: the burst's refusals lower the rate from it.
         self._burst_rate: float | None = None
-        self._burst_refused = 0
 
     def __repr__(self) -> str:
         rate = "not limited" if self.rate is None else f"{self.rate:.2f} requests/s"
@@ -151,6 +156,8 @@ class AdaptiveRate:
         """Reserve the moment (on `clock`) the caller's request may go out: now, or later
         while requests are paced. Each call takes the next paced moment."""
         now = self.clock()
+        if self.rate is not None and now - self._last_decrease > self.forget_after:
+            self.rate = None
         if self.adaptive and self.rate is None:
             sends = self._sends
             sends.append(now)
@@ -195,28 +202,27 @@ class AdaptiveRate:
                 self.rate = None if rate * rtt > self.ceiling else rate
             return
         if sent_at < self._last_decrease:  # sent before the last decrease: the same signal
-            if self._burst_rate is not None:
-                self._burst_refused += 1
-                self._set(self._first_rate(rtt))
+            if self._burst_rate is not None and rate is not None:
+                self._refused_in_burst(rate, rtt)
             return
         self._last_decrease = now
         if rate is None:
             measured = self.sending_rate()
             # Without two sends to measure, the most the ceiling lets through.
-            self._burst_rate = measured or self.ceiling / max(rtt, _MIN_RTT)
-            self._burst_refused = 1
+            self._burst_rate = rate = measured or self.ceiling / max(rtt, _MIN_RTT)
             self._sends.clear()
-            self._set(self._first_rate(rtt))
+            self._refused_in_burst(rate, rtt)
         else:
             self._burst_rate = None
             self._set(rate * self.backoff)
 
-    def _first_rate(self, rtt: float) -> float:
-        # Of a burst sent at `base` a second, `base * rtt` requests were in flight per round
-        # trip; what got through while the others were refused is what the server allows.
+    def _refused_in_burst(self, rate: float, rtt: float) -> None:
+        # A burst sent at `rate` had `rate * rtt` requests in flight per round trip: each one
+        # refused is one request per round trip more than the server lets through.
         base = self._burst_rate
         assert base is not None
-        return max(base * self.first_backoff, base - self._burst_refused / max(rtt, _MIN_RTT))
+        lowered = max(rate / 2, rate - 1 / max(rtt, _MIN_RTT))
+        self._set(max(lowered, base * self.first_backoff))
 
     def _set(self, rate: float) -> None:
         self.rate = max(self.floor, rate)

@@ -86,6 +86,26 @@ def test_the_first_429s_set_a_rate_from_the_burst(refused: int, expected: float)
     assert rate.rate == pytest.approx(expected)
 
 
+def test_a_refusal_takes_at_most_half_of_a_sparse_sending_rate() -> None:
+    clock = Clock()
+    rate = controller(clock)
+    sent = burst(rate, clock, 3, 0.5)  # 2 a second: far less than one per round trip
+    answer(rate, clock, sent[-1], throttled=True)
+    assert rate.rate == pytest.approx(1.0)
+
+
+def test_a_rate_no_429_confirmed_for_a_minute_is_dropped() -> None:
+    clock = Clock()
+    rate = limited(10.0, clock)
+    clock.now += 59.0
+    assert rate.send_at() == clock.now
+    assert rate.send_at() > clock.now  # still paced
+    clock.now += 2.0
+    assert rate.send_at() == clock.now
+    assert rate.rate is None
+    assert rate.send_at() == clock.now  # no pacing until the next 429
+
+
 def test_an_answer_sent_after_the_first_429_ends_its_burst() -> None:
     clock = Clock()
     rate = controller(clock)
@@ -142,8 +162,8 @@ def test_the_rate_grows_linearly_with_time_answered_while_it_holds_requests_back
     # answer before it, counted up to one round trip (50 ms): time beyond a round trip is
     # not time answered. The first comes at the same moment as the one before it.
     assert rate.rate == pytest.approx(10.0 + 29 * 0.1 * 10.0 * RTT)
-    # An idle hour adds no more than one round trip's worth either.
-    clock.now += 3600
+    # Half a minute idle adds no more than one round trip's worth either.
+    clock.now += 30
     before = rate.rate
     paced_successes(rate, clock, 1)
     assert rate.rate == pytest.approx(before + 0.1 * 10.0 * RTT)
@@ -241,6 +261,7 @@ def test_without_adaptivity_429s_set_no_rate() -> None:
         ({"first_backoff": 0}, "backoffs"),
         ({"growth": 0}, "growth"),
         ({"jitter": 1.0}, "jitter"),
+        ({"forget_after": 0}, "forget_after"),
     ],
 )
 def test_arguments_are_checked(kwargs: dict[str, object], message: str) -> None:
