@@ -45,6 +45,15 @@ async def started(tasks: list[asyncio.Task[Any]]) -> None:
     """Let every task reach its await."""
     for _ in range(3):
         await asyncio.sleep(0)
+    assert not any(task.done() for task in tasks)
+
+
+async def run_again(reads: Coalescer, work: Work) -> object:
+    """A call after the others are over: it starts `work` afresh, released at once."""
+    call = asyncio.create_task(reads.run("a", work))
+    await started([call])
+    work.release.set()
+    return await call
 
 
 async def test_callers_with_one_key_share_one_run() -> None:
@@ -70,12 +79,8 @@ async def test_a_failure_reaches_every_caller() -> None:
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     assert work.started == 1
     assert [type(o) for o in outcomes] == [LookupError] * 4
-    # A later call starts afresh.
-    work.error = None
-    again = asyncio.create_task(reads.run("a", work))
-    await started([again])
-    work.release.set()
-    assert await again == "done"
+    work.error, work.release = None, asyncio.Event()
+    assert await run_again(reads, work) == "done"
     assert work.started == 2
 
 
@@ -101,10 +106,7 @@ async def test_the_last_caller_to_go_cancels_the_run() -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
     assert work.cancelled  # and finished: the last caller waited for it to stop
     assert len(reads) == 0
-    fresh = asyncio.create_task(reads.run("a", work))
-    await started([fresh])
-    work.release.set()
-    assert await fresh == "done"
+    assert await run_again(reads, work) == "done"
     assert work.started == 2
 
 
