@@ -129,11 +129,14 @@ class Transport:
         *,
         params: Mapping[str, str] | None = None,
         body: Body = None,
+        on_send: Callable[[], object] | None = None,
     ) -> Any:
         """Send `method` to `path` (segments under the API root); return the decoded JSON.
 
         Returns None for an empty (204) answer. `body` is a JSON object, or a callable
         building the multipart form (called per attempt: a form can be sent only once).
+        `on_send` is called as each attempt goes out, after any wait for a slot, a pause or
+        its paced moment (the graph's ticket is taken there).
         Raises `APIStatusError` subclasses (`UnexpectedRedirectError` for a 3xx),
         `APIConnectionError` (`APITimeoutError`, `RedirectError`) or
         `ResponseValidationError` (`ResponseTooLargeError`); nothing from aiohttp.
@@ -153,6 +156,8 @@ class Transport:
             admission = self._admission
             await admission.enter()
             try:
+                if on_send is not None:
+                    on_send()
                 started = time.monotonic()
                 sent_at = self.pacing.clock()
                 self.requests_sent += 1

@@ -156,18 +156,37 @@ class Resource(Generic[M]):
         *,
         params: Mapping[str, str] | None = None,
         body: Body = None,
+        on_send: Callable[[], object] | None = None,
     ) -> Any:
         transport = self._client._transport_for_call()
         if method in _READS:
-            return await transport.request(method, path, params=params, body=body)
+            return await transport.request(method, path, params=params, body=body, on_send=on_send)
         # A read asked for after a write is sent (or answered) must not share a request sent
         # before it: it would return what the server held before the write.
         reads = self._client._reads
         reads.forget()
         try:
-            return await transport.request(method, path, params=params, body=body)
+            return await transport.request(method, path, params=params, body=body, on_send=on_send)
         finally:
             reads.forget()
+
+    async def _call_stamped(
+        self,
+        method: str,
+        path: tuple[str, ...],
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Body = None,
+    ) -> tuple[Any, Ticket]:
+        """`_call`, and the graph's ticket for the answer: taken as the (last) attempt went
+        out, after any wait for a slot, a pause or pacing, so that the graph orders the
+        answer by when the server was asked."""
+        graph = self._client.graph
+        sent: list[Ticket] = []
+        payload = await self._call(
+            method, path, params=params, body=body, on_send=lambda: sent.append(graph.ticket())
+        )
+        return payload, sent[-1]
 
     async def _shared_get(
         self,
@@ -180,6 +199,7 @@ class Resource(Generic[M]):
 
         `kind` names what `work` returns, so that only calls expecting the same thing share.
         """
+        self._client._transport_for_call()  # a closed client, another loop: raise here
         key = (kind, path, tuple(sorted(params.items())))
         return await self._client._reads.run(key, work)
 
@@ -193,8 +213,7 @@ class Resource(Generic[M]):
         tree: IncludeTree | None = None,
     ) -> M:
         async def fetch() -> list[M]:
-            sent = self._client.graph.ticket()
-            payload = await self._call(method, path, params=params, body=body)
+            payload, sent = await self._call_stamped(method, path, params=params, body=body)
             records = self._merge(method, path, payload, sent=sent)
             if not records:
                 raise ResponseValidationError(
@@ -247,7 +266,6 @@ class Resource(Generic[M]):
         """
         size = check_per_page(per_page) if per_page is not None else None
         by_ids = chunks(params.pop("only").split(",")) if "only" in params else None
-        graph = self._client.graph
 
         async def request(page: int) -> Fetched:
             if by_ids is not None:
@@ -258,8 +276,7 @@ class Resource(Generic[M]):
                     query["per_page"] = str(size)
 
             async def fetch() -> Fetched:
-                sent = graph.ticket()
-                payload = await self._call("GET", (self.path,), params=query)
+                payload, sent = await self._call_stamped("GET", (self.path,), params=query)
                 if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
                     raise ResponseValidationError(
                         "a list page must be a JSON object with a 'results' list",

@@ -65,8 +65,7 @@ class Collection(Resource[M]):
             params["include"] = ",".join(include)
 
         async def fetch() -> builtins.list[M]:
-            sent = self._client.graph.ticket()
-            payload = await self._call("GET", (self.path,), params=params)
+            payload, sent = await self._call_stamped("GET", (self.path,), params=params)
             items = self._merge("GET", (self.path,), payload, sent=sent)
             self._check_asked(items, ids)
             return items
