@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Mapping
 from ssl import SSLContext
 from typing import Any
@@ -147,19 +146,18 @@ class Transport:
             if len(self._urls) >= _URL_CACHE_SIZE:
                 self._urls.clear()
             url = self._urls[path] = self.base_url.joinpath(*path)
+        admission, pacing = self._admission, self.pacing
         retries_done = 0
         while True:
             status: int | None = None
             failure: Failure | None = None
             retry_after: float | None = None
             error: APIConnectionError | APIStatusError | None = None
-            admission = self._admission
             await admission.enter()
             try:
                 if on_send is not None:
                     on_send()
-                started = time.monotonic()
-                sent_at = self.pacing.clock()
+                sent_at = pacing.clock()
                 self.requests_sent += 1
                 try:
                     status, headers, raw = await self._send(method, url, rel, params, body)
@@ -167,13 +165,13 @@ class Transport:
                     failure, error = _failure_of(err), err
                 else:
                     throttled = status == 429
-                    self.pacing.on_response(sent_at=sent_at, throttled=throttled)
+                    pacing.on_response(sent_at=sent_at, throttled=throttled)
                     if throttled:
                         self.rate_limited += 1
-                        log.info("429 on %s %s: now sending at %r", method, rel, self.pacing)
+                        log.info("429 on %s %s: now sending at %r", method, rel, pacing)
             finally:
                 admission.leave()
-            elapsed = time.monotonic() - started
+            elapsed = pacing.clock() - sent_at
             log.debug(
                 "%s %s -> %s (attempt %d, %.3f s)",
                 method,
