@@ -13,7 +13,8 @@ endpoints), for testing code that talks to Kantata without the network:
 Knobs script what a real deployment does to clients: `latency`, `fail_next` (429 with
 `Retry-After`, 503, 502 HTML pages, ...), `drop_next` (connections closed without an answer),
 `malformed_next` (invalid, truncated or HTML bodies), `random_faults`, `count_offset` (a
-reported count that lies) and `on_request` (change the data while a client walks the pages).
+reported count that lies), `rate_limit` (a token bucket answering 429 past it, as Kantata does)
+and `on_request` (change the data while a client walks the pages).
 `python -m kantata_async.testing --users 10000` runs one on its own.
 
 `Dataset(users=500, seed=7)` generates the deterministic account the server answers from

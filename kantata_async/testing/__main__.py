@@ -3,6 +3,7 @@
 Prints the base URL and the token, then the OAuth root, client id and client secret (one per
 line, `KEY=value`) once it listens, then serves until Ctrl-C or SIGTERM. Handy for benchmarks
 that keep the server out of the client's process, and for poking at the fake with curl.
+`--rate-limit 50 --rate-burst 10` answers 429 past 50 requests a second (`rate_limit`).
 """
 
 from __future__ import annotations
