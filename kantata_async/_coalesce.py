@@ -9,8 +9,9 @@ What is shared is the work's result (records merged into the graph), never a pay
 graph adopts a payload's dicts as its records' storage, so one payload is merged once.
 
 - The work runs in a task of its own: a caller that is cancelled (or times out) while
-  waiting leaves it running for the others; the last caller to go cancels it.
-- A write (see `Resource._call`) calls `forget()` when it is sent and when it is answered:
+  waiting leaves it running for the others; the last caller to go cancels it (and waits
+  until it has stopped).
+- A write (see `Resource._call`) calls `forget()` when it is issued and when it is answered:
   reads asked for after that start their own request instead of joining one sent before,
   so a read never returns what the server held before a write this client made.
 """
@@ -27,13 +28,13 @@ T = TypeVar("T")
 
 
 class _Shared:
-    """One piece of work in flight, and how many callers wait for it."""
+    """One piece of work in flight, and the answers its callers wait for."""
 
-    __slots__ = ("task", "waiters")
+    __slots__ = ("answers", "task")
 
     def __init__(self) -> None:
-        self.task: asyncio.Task[Any] | None = None
-        self.waiters = 0
+        self.task: asyncio.Task[None] | None = None
+        self.answers: list[asyncio.Future[Any]] = []
 
 
 class Coalescer:
@@ -47,30 +48,48 @@ class Coalescer:
 
     async def run(self, key: Hashable, work: Callable[[], Awaitable[T]]) -> T:
         """The result of `work()`, run once for all callers with `key` while it is in flight."""
+        loop = asyncio.get_running_loop()
         shared = self._in_flight.get(key)
         if shared is None:
             shared = self._in_flight[key] = _Shared()
-            shared.task = asyncio.get_running_loop().create_task(self._work(key, shared, work))
+            shared.task = loop.create_task(self._work(key, shared, work))
         task = shared.task
         assert task is not None
-        shared.waiters += 1
+        # Each caller waits on a future of its own, which the work settles: cancelling a
+        # caller cancels its future, never the work (what `asyncio.shield` does, a loop
+        # iteration sooner).
+        answer: asyncio.Future[T] = loop.create_future()
+        shared.answers.append(answer)
         try:
-            # The shield keeps a waiter's cancellation from reaching the shared work.
-            result: T = await asyncio.shield(task)
-            return result
-        finally:
-            shared.waiters -= 1
-            if not shared.waiters and not task.done():
-                # The last waiter went away: nobody wants the answer any more.
-                self._drop(key, shared)
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+            return await answer
+        except asyncio.CancelledError:
+            if answer.cancelled() and answer in shared.answers:
+                shared.answers.remove(answer)
+                if not shared.answers and not task.done():
+                    # The last caller went away: nobody wants the answer any more.
+                    self._drop(key, shared)
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+            raise
 
-    async def _work(self, key: Hashable, shared: _Shared, work: Callable[[], Awaitable[T]]) -> T:
+    async def _work(self, key: Hashable, shared: _Shared, work: Callable[[], Awaitable[T]]) -> None:
         try:
-            return await work()
-        finally:
+            result = await work()
+        except asyncio.CancelledError:
+            self._drop(key, shared)
+            for answer in shared.answers:
+                answer.cancel()
+            raise
+        except Exception as err:
+            self._drop(key, shared)
+            for answer in shared.answers:
+                if not answer.done():
+                    answer.set_exception(err)
+        else:
             self._drop(key, shared)  # done: later callers start afresh
+            for answer in shared.answers:
+                if not answer.done():
+                    answer.set_result(result)
 
     def forget(self) -> None:
         """Let later callers start their own work: what is in flight now still finishes for
