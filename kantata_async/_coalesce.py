@@ -50,7 +50,8 @@ class Coalescer:
         """The result of `work()`, run once for all callers with `key` while it is in flight."""
         loop = asyncio.get_running_loop()
         shared = self._in_flight.get(key)
-        if shared is None:
+        if shared is None or shared.task is None or shared.task.get_loop() is not loop:
+            # (Work of another event loop is never joined: the caller's own work raises.)
             shared = self._in_flight[key] = _Shared()
             shared.task = loop.create_task(self._work(key, shared, work))
         task = shared.task

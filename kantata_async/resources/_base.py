@@ -199,7 +199,6 @@ class Resource(Generic[M]):
 
         `kind` names what `work` returns, so that only calls expecting the same thing share.
         """
-        self._client._transport_for_call()  # a closed client, another loop: raise here
         key = (kind, path, tuple(sorted(params.items())))
         return await self._client._reads.run(key, work)
 
