@@ -111,12 +111,12 @@ def test_the_burst_defaults_to_one_second_of_the_rate() -> None:
 async def test_an_export_under_the_limit_gets_every_record_once() -> None:
     policy = RetryPolicy(max_retries=8, backoff_base=0.02, backoff_max=0.1)
     async with FakeKantata(users=400, seed=3) as fake:
-        fake.rate_limit(40, burst=4)
+        fake.rate_limit(20, burst=3)
         async with KantataClient(fake.token, base_url=fake.base_url, retry=policy) as client:
             ids = [u.id async for u in client.users.list(show_disabled=True, per_page=10)]
             transport = client.transport
             refused = sum(r.status == 429 for r in fake.requests)
-            assert refused > 0  # a burst of 8 at once cannot fit through a bucket of 4
+            assert refused > 0  # a burst of 8 at once cannot fit through a bucket of 3
             assert transport.rate_limited == refused
             assert transport.pacing.rate is not None  # the client learned a rate
     assert sorted(ids, key=int) == sorted(fake.dataset.records["users"], key=int)
