@@ -48,12 +48,14 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# Each benchmark prints ratios measured side by side in one run (P1 to P4).
+# Each benchmark prints ratios measured side by side in one run (P1 to P6).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/normalize.py
 	$(BIN)/python benchmarks/concurrency.py
 	$(BIN)/python benchmarks/memory.py
 	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/ratelimit.py
+	$(BIN)/python benchmarks/coalesce.py
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache

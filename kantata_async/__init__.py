@@ -35,6 +35,7 @@ from ._errors import (
 )
 from ._graph import Graph, Ticket
 from ._pagination import ListRequest, Page, WalkStats
+from ._rate import AdaptiveRate
 from ._retry import Failure, RetryPolicy
 from .export import ExportError, ExportProgress, ExportSummary
 from .models import (
@@ -65,6 +66,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AccountMembership",
+    "AdaptiveRate",
     "AuthenticationError",
     "BadRequestError",
     "Capacity",

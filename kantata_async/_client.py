@@ -6,16 +6,17 @@ import asyncio
 import logging
 import os
 import ssl as ssl_module
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from yarl import URL
 
+from ._coalesce import Coalescer
 from ._errors import ClientClosedError, EventLoopError
 from ._generated.client import Resources
-from ._graph import Graph
+from ._graph import Graph, Ticket
 from ._models.base import Model
 from ._raw import RawCalls
 from ._retry import RetryPolicy
@@ -26,6 +27,9 @@ from .resources._base import Resource
 from .resources._registry import RESOURCES
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_RESPONSE_BYTES", "KantataClient"]
+
+T = TypeVar("T")
+_READS = frozenset({"GET", "HEAD"})
 
 log = logging.getLogger("kantata_async")
 
@@ -78,9 +82,37 @@ class _API:
         *,
         params: Mapping[str, str] | None = None,
         body: Body = None,
+        on_send: Callable[[], object] | None = None,
     ) -> Any:
         transport = self._client._transport_for_call()
-        return await transport.request(method, path, params=params, body=body)
+        if method in _READS:
+            return await transport.request(method, path, params=params, body=body, on_send=on_send)
+        # A read asked for after a write is sent (or answered) must not share a request sent
+        # before it: it would return what the server held before the write.
+        reads = self._client._reads
+        reads.forget()
+        try:
+            return await transport.request(method, path, params=params, body=body, on_send=on_send)
+        finally:
+            reads.forget()
+
+    async def request_stamped(
+        self,
+        method: str,
+        path: tuple[str, ...],
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Body = None,
+    ) -> tuple[Any, Ticket]:
+        graph = self._client.graph
+        sent: list[Ticket] = []
+        payload = await self.request(
+            method, path, params=params, body=body, on_send=lambda: sent.append(graph.ticket())
+        )
+        return payload, sent[-1]
+
+    async def shared(self, key: Hashable, work: Callable[[], Awaitable[T]]) -> T:
+        return await self._client._reads.run(key, work)
 
     def redact(self, text: str) -> str:
         return self._client._transport_for_call().redact(text)
@@ -114,7 +146,11 @@ class KantataClient(Resources, RawCalls):
             errors, logs or reprs.
         base_url: the API root (default: `$KANTATA_BASE_URL`, else Kantata's). Plain
             `http://` is refused unless the host is loopback or `allow_insecure_http=True`.
-        max_concurrency: requests in flight at once, for the whole client.
+        max_concurrency: requests in flight at once, for the whole client: the ceiling.
+        adaptive_rate: learn the token's rate limit from 429s (the default): the first 429
+            sets a rate the whole client sends at, paced with jitter; later 429s lower it,
+            successes raise it slowly (see `client.transport.pacing`). False: no pacing, up
+            to `max_concurrency` requests in flight whatever the server answers.
         max_retries: retries for a failed idempotent request (see `RetryPolicy`).
         timeout: seconds for a whole request, including reading the body.
         session: an `aiohttp.ClientSession` you own; the client uses it and never closes it.
@@ -136,6 +172,7 @@ class KantataClient(Resources, RawCalls):
         *,
         base_url: str | URL | None = None,
         max_concurrency: int = 8,
+        adaptive_rate: bool = True,
         max_retries: int = 4,
         timeout: float = DEFAULT_TIMEOUT,
         session: aiohttp.ClientSession | None = None,
@@ -175,11 +212,14 @@ class KantataClient(Resources, RawCalls):
         self.base_url = url
         self.max_response_bytes = max_response_bytes
         self.max_concurrency = max_concurrency
+        self.adaptive_rate = bool(adaptive_rate)
         self.timeout = timeout
         self.retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
         self.user_agent = user_agent or _user_agent()
         self.graph = Graph()
         self._api = _API(self)
+        # Identical GETs in flight share one request and its merged records.
+        self._reads = Coalescer()
         self.__token = Secret(token)
         self._session = session
         if ssl is not None and not isinstance(ssl, ssl_module.SSLContext):
@@ -234,6 +274,7 @@ class KantataClient(Resources, RawCalls):
                 trace_configs=self._trace_configs,
                 ssl=self._ssl,
                 max_response_bytes=self.max_response_bytes,
+                adaptive_rate=self.adaptive_rate,
             )
         return self._transport
 

@@ -13,7 +13,7 @@ from collections.abc import (
     Iterator,
 )
 from dataclasses import dataclass
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ._errors import PaginationError, PayloadError
 from ._ids import IdSet
@@ -24,11 +24,32 @@ __all__ = ["Fetched", "ListRequest", "Page", "WalkStats"]
 M = TypeVar("M", bound=Model)
 
 
-class Fetched(NamedTuple):
-    """A list page's decoded body, and what its builder needs to know of its request."""
+class Fetched:
+    """A list page's decoded body and its request's ticket; merged into the graph once.
 
-    payload: Any
-    sent: Any = None
+    Two walks of the same list may share one page request (`Coalescer`): the first to build
+    the page merges the body (the graph adopts its dicts, so it must not be merged twice),
+    and the other gets the same records. The walks read the counts from `payload` alike.
+    """
+
+    __slots__ = ("_merged", "payload", "sent")
+
+    def __init__(self, payload: Any, sent: Any = None) -> None:
+        self.payload = payload
+        self.sent = sent
+        self._merged: list[Any] | Exception | None = None
+
+    def merged(self, merge: Callable[[Any, Any], list[M]]) -> list[M]:
+        """`merge(payload, sent)` the first time; its records (or its error) after that."""
+        if self._merged is None:
+            try:
+                self._merged = merge(self.payload, self.sent)
+            except Exception as err:
+                self._merged = err
+                raise
+        if isinstance(self._merged, Exception):
+            raise self._merged
+        return list(self._merged)  # each walk gets its own list to filter
 
 
 # Fetches page `n` of a list: given a page number, the merged Page.

@@ -84,8 +84,7 @@ class RawCalls:
     ) -> list[Model]:
         parts = _segments(path)
         graph = self._api.graph
-        sent = graph.ticket()
-        payload = await self._api.request(method, parts, params=params, body=body)
+        payload, sent = await self._api.request_stamped(method, parts, params=params, body=body)
         if payload is None:  # 204: nothing to merge
             return []
         if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):

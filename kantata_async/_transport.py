@@ -1,10 +1,11 @@
 """The client's requests: one session, retries, the shared limit and pause.
 
-`Transport.request` sends one logical request: it waits out any client-wide pause, takes a
-slot of the client-wide concurrency limit, sends, and maps the answer to decoded JSON or to a
-typed error. Failed attempts are retried as `RetryPolicy` says. A 429 or 503 pauses every
-request of the client until its retry time, not only the one that got it. aiohttp's own
-exceptions are mapped in `_http_errors`, shared with OAuth.
+`Transport.request` sends one logical request: it takes a slot of the client-wide
+concurrency limit, waits out any client-wide pause and its paced moment (`Admission`), sends,
+and maps the answer to decoded JSON or to a typed error. Failed attempts are retried as
+`RetryPolicy` says. A 429 or 503 pauses every request of the client until its retry time, not
+only the one that got it, and a 429 sets or lowers the rate the client sends at
+(`AdaptiveRate`). aiohttp's own exceptions are mapped in `_http_errors`, shared with OAuth.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Mapping
 from ssl import SSLContext
 from typing import Any
@@ -21,6 +21,7 @@ import aiohttp
 from yarl import URL
 
 from . import _json
+from ._admission import Admission
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -33,6 +34,7 @@ from ._errors import (
     status_error_class,
 )
 from ._http_errors import map_aiohttp_errors, read_body
+from ._rate import AdaptiveRate
 from ._retry import Failure, RetryPolicy, parse_retry_after
 from ._secret import Redactor, Secret
 
@@ -78,6 +80,7 @@ class Transport:
         max_response_bytes: int,
         trace_configs: list[aiohttp.TraceConfig] | None = None,
         ssl: SSLContext | None = None,
+        adaptive_rate: bool = True,
     ) -> None:
         self.base_url = base_url
         self.retry = retry
@@ -91,8 +94,9 @@ class Transport:
             "Accept": "application/json",
             "User-Agent": user_agent,
         }
-        self._limit = asyncio.Semaphore(max_concurrency)
-        self._paused_until = 0.0
+        self.pacing = AdaptiveRate(max_concurrency, adaptive=adaptive_rate, clock=self.loop.time)
+        """The client-wide sending rate, as learned from 429s so far (`pacing.rate`)."""
+        self._admission = Admission(self.pacing)
         self._own_session = session is None
         self._session = session or aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=max_concurrency, ssl=ssl or True),
@@ -101,6 +105,8 @@ class Transport:
         self._urls: dict[tuple[str, ...], URL] = {}
         self.requests_sent = 0
         self.retries = 0
+        self.rate_limited = 0
+        """Answers that were 429 (each counts, retried or not)."""
 
     @property
     def closed(self) -> bool:
@@ -113,14 +119,7 @@ class Transport:
 
     def pause(self, seconds: float) -> None:
         """Hold every request of this client for `seconds` from now."""
-        loop = asyncio.get_running_loop()
-        self._paused_until = max(self._paused_until, loop.time() + seconds)
-
-    async def _wait_out_pause(self) -> None:
-        loop = asyncio.get_running_loop()
-        # A loop, not an Event: another 429 may push the end of the pause while we sleep.
-        while (wait := self._paused_until - loop.time()) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(wait)
+        self.pacing.pause(seconds)
 
     async def request(
         self,
@@ -129,11 +128,14 @@ class Transport:
         *,
         params: Mapping[str, str] | None = None,
         body: Body = None,
+        on_send: Callable[[], object] | None = None,
     ) -> Any:
         """Send `method` to `path` (segments under the API root); return the decoded JSON.
 
         Returns None for an empty (204) answer. `body` is a JSON object, or a callable
         building the multipart form (called per attempt: a form can be sent only once).
+        `on_send` is called as each attempt goes out, after any wait for a slot, a pause or
+        its paced moment (the graph's ticket is taken there).
         Raises `APIStatusError` subclasses (`UnexpectedRedirectError` for a 3xx),
         `APIConnectionError` (`APITimeoutError`, `RedirectError`) or
         `ResponseValidationError` (`ResponseTooLargeError`); nothing from aiohttp.
@@ -144,23 +146,32 @@ class Transport:
             if len(self._urls) >= _URL_CACHE_SIZE:
                 self._urls.clear()
             url = self._urls[path] = self.base_url.joinpath(*path)
+        admission, pacing = self._admission, self.pacing
         retries_done = 0
         while True:
             status: int | None = None
             failure: Failure | None = None
             retry_after: float | None = None
             error: APIConnectionError | APIStatusError | None = None
-            async with self._limit:
-                # The pause is checked with the slot in hand: a request that queued for a
-                # slot before a 429 arrived must not go out during the pause.
-                await self._wait_out_pause()
-                started = time.monotonic()
+            await admission.enter()
+            try:
+                if on_send is not None:
+                    on_send()
+                sent_at = pacing.clock()
                 self.requests_sent += 1
                 try:
                     status, headers, raw = await self._send(method, url, rel, params, body)
                 except APIConnectionError as err:
                     failure, error = _failure_of(err), err
-            elapsed = time.monotonic() - started
+                else:
+                    throttled = status == 429
+                    pacing.on_response(sent_at=sent_at, throttled=throttled)
+                    if throttled:
+                        self.rate_limited += 1
+                        log.info("429 on %s %s: now sending at %r", method, rel, pacing)
+            finally:
+                admission.leave()
+            elapsed = pacing.clock() - sent_at
             log.debug(
                 "%s %s -> %s (attempt %d, %.3f s)",
                 method,

@@ -405,6 +405,21 @@ def visible(
     return {i for i in chosen if i in users and (show_disabled or not users[i].get("disabled"))}
 
 
+def on_my_account(fake: FakeKantata, *, disabled: bool = True) -> list[str]:
+    """The users `GET /users?on_my_account=true` lists, by id: the requester's account's,
+    and its disabled users too with `disabled` (`show_disabled=true`)."""
+    users = fake.dataset.records["users"]
+    account = users[fake.me]["account_id"]
+    return sorted(
+        (
+            i
+            for i, u in users.items()
+            if u["account_id"] == account and (disabled or not u.get("disabled"))
+        ),
+        key=int,
+    )
+
+
 def my_memberships(fake: FakeKantata) -> dict[str, dict[str, Any]]:
     """The workweek memberships `GET /workweek_memberships` lists: the requester's account's."""
     users = fake.dataset.records["users"]

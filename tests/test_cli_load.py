@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import my_memberships
+from conftest import my_memberships, on_my_account
 from threaded import Served, cli_held_after_page_one
 
 from kantata_async.cli import main
@@ -28,13 +28,6 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # The command turns dlt's usage reports off unless told otherwise; keep the process's
     # environment as it was after each test.
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
-
-
-def on_my_account(served: Served) -> set[str]:
-    """The users `GET /users?on_my_account=true` lists: the requester's account's, enabled."""
-    users = served.fake.dataset.records["users"]
-    account = users[served.fake.me]["account_id"]
-    return {i for i, u in users.items() if u["account_id"] == account and not u.get("disabled")}
 
 
 def load_args(served: Served, tmp_path: Path, *extra: str) -> list[str]:
@@ -80,7 +73,7 @@ def test_load_users_and_memberships_then_again(
         "users:on_my_account=true",
     )
     memberships = len(my_memberships(served.fake))
-    users = len(on_my_account(served))
+    users = len(on_my_account(served.fake, disabled=False))
 
     assert main(args) == 0
     first = capfd.readouterr()

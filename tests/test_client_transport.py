@@ -9,6 +9,7 @@ from datetime import date
 
 import aiohttp
 import pytest
+from conftest import visible
 
 from kantata_async import (
     APIConnectionError,
@@ -23,7 +24,7 @@ from kantata_async import (
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
-from kantata_async.testing import FakeKantata
+from kantata_async.testing import FakeKantata, RecordedRequest
 
 FAST = RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.02)
 
@@ -202,3 +203,39 @@ def test_plain_http_is_allowed_to_loopback_or_by_opting_in() -> None:
     assert KantataClient("t", base_url="http://localhost:9/api/v1/")
     assert KantataClient("t", base_url="http://[::1]:9/api/v1/")
     assert KantataClient("t", base_url="http://10.0.0.5/api/v1/", allow_insecure_http=True)
+
+
+async def test_an_answer_is_ordered_by_when_its_request_went_out(fake: FakeKantata) -> None:
+    """A GET that waited for the client's only slot, behind a write issued after it, is
+    ordered after that write: the server answered it with what it held after the write."""
+    uid = sorted(visible(fake), key=int)[5]
+    fake.fail_next(503, path=f"users/{uid}", method="GET", retry_after=0)
+    first_get = asyncio.Event()
+
+    async def server_side(request: RecordedRequest) -> None:
+        gets = [r for r in fake.requests if (r.method, r.path) == ("GET", f"users/{uid}")]
+        if request.method == "GET" and len(gets) == 1:
+            await first_get.wait()  # hold the GET's first attempt (answered 503)
+        elif request.method == "GET":
+            # Someone else edits the user after the write, before the retry is served.
+            fake.dataset.update("users", uid, headline="Edited elsewhere")
+
+    fake.on_request = server_side
+    async with KantataClient(
+        fake.token, base_url=fake.base_url, max_concurrency=1, retry=FAST
+    ) as client:
+        get = asyncio.create_task(client.users.get(uid))
+        while not fake.requests:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+        write = asyncio.create_task(client.users.update(uid, headline="Written"))
+        for _ in range(5):
+            await asyncio.sleep(0)  # the write waits for the slot the held GET has
+        first_get.set()  # 503: the GET gives the slot up and queues behind the write
+        written, user = await write, await get
+    assert [(r.method, r.status) for r in fake.requests] == [
+        ("GET", 503),
+        ("PUT", 200),
+        ("GET", 200),
+    ]
+    assert user is written
+    assert user.headline == "Edited elsewhere"  # not held at the write's value

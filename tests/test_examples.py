@@ -200,7 +200,9 @@ async def test_one_client_serves_every_request(fake: FakeKantata, served: Served
     assert [r.status for r in replies] == [200, 200, 200]
     # Every request the fake saw went through that one client (and its one session).
     assert client.transport is transport
-    assert transport.requests_sent == len(fake.requests) == 4
+    assert transport.requests_sent == len(fake.requests)
+    # The two /me calls share one request when they overlap in the client, else send two.
+    assert len(fake.requests) in (3, 4)
     assert client.graph.get("users", fake.me) is not None
 
 

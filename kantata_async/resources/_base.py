@@ -8,7 +8,7 @@ three hooks: `_check_filters`, `_check_write` and `_after_write`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 from .._errors import PayloadError, ResponseValidationError
@@ -30,6 +30,7 @@ from ._nested import IncludeTree, load_nested, parse_includes
 from ._registry import RESOURCES
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
 
 __all__ = ["ClientAPI", "Resource"]
 
@@ -63,6 +64,21 @@ class ClientAPI(Protocol):
         body: Body = None,
     ) -> Any:
         """Send one request (retried as the client's policy says); the decoded JSON."""
+
+    async def request_stamped(
+        self,
+        method: str,
+        path: tuple[str, ...],
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Body = None,
+    ) -> tuple[Any, Ticket]:
+        """`request`, and the graph's ticket for the answer: taken as the (last) attempt went
+        out, after any wait for a slot, a pause or pacing, so that the graph orders the
+        answer by when the server was asked."""
+
+    async def shared(self, key: Hashable, work: Callable[[], Awaitable[T]]) -> T:
+        """`work()`, shared with the calls of the same `key` in flight (identical reads)."""
 
     def redact(self, text: str) -> str:
         """`text` with the token blanked out."""
@@ -209,6 +225,19 @@ class Resource(Generic[M]):
 
     # -- sending ------------------------------------------------------------------------
 
+    async def _shared_get(
+        self,
+        kind: str,
+        path: tuple[str, ...],
+        params: Mapping[str, str],
+        work: Callable[[], Awaitable[T]],
+    ) -> T:
+        """`work()` (which sends `GET path?params`), shared with identical calls in flight.
+
+        `kind` names what `work` returns, so that only calls expecting the same thing share.
+        """
+        return await self._api.shared((kind, path, tuple(sorted(params.items()))), work)
+
     async def _one(
         self,
         method: str,
@@ -221,16 +250,24 @@ class Resource(Generic[M]):
     ) -> Any:
         """One request answered by an envelope naming (at least) one record of `expect`."""
         key = expect or self.key
-        sent = self._api.graph.ticket()
-        payload = await self._api.request(method, path, params=params, body=body)
-        records = self._merge(method, path, payload, sent=sent, expect=key)
-        if not records:
-            raise ResponseValidationError(
-                "the response names no record in 'results'",
-                method=method,
-                path="/".join(path),
-                status=200,
-            )
+
+        async def fetch() -> list[M]:
+            payload, sent = await self._api.request_stamped(method, path, params=params, body=body)
+            records = self._merge(method, path, payload, sent=sent, expect=key)
+            if not records:
+                raise ResponseValidationError(
+                    "the response names no record in 'results'",
+                    method=method,
+                    path="/".join(path),
+                    status=200,
+                )
+            return records
+
+        if method == "GET" and body is None:
+            # Identical reads in flight (twenty requests for users/me) share one request.
+            records = await self._shared_get(f"one {key}", path, params or {}, fetch)
+        else:
+            records = await fetch()
         if tree:
             await load_nested(self._api, key, records, tree)
         return records[0]
@@ -394,11 +431,15 @@ class Resource(Generic[M]):
         params = {"only": ",".join(ids), "per_page": "200", "apply_default_filters": "false"}
         if include:
             params["include"] = ",".join(include)
-        sent = self._api.graph.ticket()
-        payload = await self._api.request("GET", self.path, params=params)
-        items = self._merge("GET", self.path, payload, sent=sent)
-        self._check_asked(items, ids)
-        return items
+
+        async def fetch() -> list[M]:
+            payload, sent = await self._api.request_stamped("GET", self.path, params=params)
+            items = self._merge("GET", self.path, payload, sent=sent)
+            self._check_asked(items, ids)
+            return items
+
+        # Two pages whose records link to the same ones ask for the same batch: one request.
+        return list(await self._shared_get("by_ids", self.path, params, fetch))
 
     def _check_asked(self, items: Sequence[Model], asked: Sequence[str]) -> None:
         """A list by ids must answer only records it asked for (else `only` was ignored)."""

@@ -43,19 +43,27 @@ def list_pages(
             query = dict(params, page=str(page))
             if size is not None:
                 query["per_page"] = str(size)
-        sent = api.graph.ticket()
-        payload: Any = await api.request("GET", path, params=query)
-        if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
-            raise ResponseValidationError(
-                "a list page must be a JSON object with a 'results' list",
-                method="GET",
-                path="/".join(path),
-                status=200,
-            )
-        return Fetched(payload, sent)
+
+        async def fetch() -> Fetched:
+            payload: Any
+            payload, sent = await api.request_stamped("GET", path, params=query)
+            if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
+                raise ResponseValidationError(
+                    "a list page must be a JSON object with a 'results' list",
+                    method="GET",
+                    path="/".join(path),
+                    status=200,
+                )
+            return Fetched(payload, sent)
+
+        # Walks of the same list share a page in flight, and merge it once (`Fetched`).
+        return await resource._shared_get("page", path, query, fetch)
+
+    def merge(payload: Any, sent: Any) -> list[M]:
+        return resource._merge("GET", path, payload, sent=sent)
 
     async def build(page: int, fetched: Fetched) -> Page[M]:
-        items = resource._merge("GET", path, fetched.payload, sent=fetched.sent)
+        items = fetched.merged(merge)
         if by_ids is not None:
             resource._check_asked(items, by_ids[page - 1])
         if tree and items:

@@ -14,8 +14,9 @@ without the network. What it does not model it refuses with a 501 naming it, nev
 Knobs script what a real deployment does to clients: `latency`, `fail_next` (429 with
 `Retry-After`, 503, 502 HTML pages, ...), `drop_next` (connections closed without an answer),
 `malformed_next` (invalid, truncated or HTML bodies), `random_faults`, `count_offset` (a
-reported count that lies), `on_request` (change the data while a client walks the pages)
-and `ignore_unmodelled` (ignore, rather than refuse, what the fake does not model).
+reported count that lies), `rate_limit` (a token bucket answering 429 past it, as Kantata
+does), `on_request` (change the data while a client walks the pages) and `ignore_unmodelled`
+(ignore, rather than refuse, what the fake does not model).
 `python -m kantata_async.testing --users 10000` runs one on its own.
 
 `Dataset(users=500, seed=7)` generates the deterministic account the server answers from

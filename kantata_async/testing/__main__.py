@@ -3,6 +3,7 @@
 Prints the base URL and the token, then the OAuth root, client id and client secret (one per
 line, `KEY=value`) once it listens, then serves until Ctrl-C or SIGTERM. Handy for benchmarks
 that keep the server out of the client's process, and for poking at the fake with curl.
+`--rate-limit 50 --rate-burst 10` answers 429 past 50 requests a second (`rate_limit`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="loopback address (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port, 0 for any free one (8765)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
+    parser.add_argument(
+        "--rate-limit", type=float, default=None, metavar="RATE", help="429 past RATE requests/s"
+    )
+    parser.add_argument("--rate-burst", type=int, default=None, metavar="N", help="bucket size")
     parser.add_argument("--token", default=None, help="bearer token (default: from the seed)")
     parser.add_argument("--me", default="1", help="id of the token's user (1)")
     parser.add_argument(
@@ -50,6 +55,8 @@ async def serve(args: argparse.Namespace) -> None:
         me=args.me,
         ignore_unmodelled=args.ignore_unmodelled,
     )
+    if args.rate_limit is not None or args.rate_burst is not None:
+        fake.rate_limit(args.rate_limit, burst=args.rate_burst)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

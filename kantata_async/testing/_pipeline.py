@@ -55,6 +55,9 @@ class RequestPipeline:
     def _take_script(self, method: str, path: str) -> Script | None:
         raise NotImplementedError  # the fault knobs provide it
 
+    def _rate_limited(self, now: float) -> Script | None:
+        raise NotImplementedError  # the rate-limit knob provides it
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         arrived = asyncio.get_running_loop().time()
         raw_path = request.path
@@ -64,7 +67,7 @@ class RequestPipeline:
         headers = {k.lower(): v for k, v in request.headers.items()}
         # Scripts name paths relative to the API; the OAuth routes sit outside it.
         script_path = path.lstrip("/") if path in OAUTH_PATHS else path
-        script = self._take_script(request.method, script_path)
+        script = self._rate_limited(arrived) or self._take_script(request.method, script_path)
 
         if script is not None and script.action == "drop" and not script.after_request:
             self._record(request, path, query, headers, b"", None, None, arrived)

@@ -22,8 +22,9 @@ class FakeKantataProcess:
         with FakeKantataProcess(users=10_000, latency=0.05) as server:
             async with KantataClient(server.token, base_url=server.base_url) as client: ...
 
-    `ignore_unmodelled` is `FakeKantata`'s switch. Raises `RuntimeError` when the server does
-    not start within `start_timeout` seconds.
+    `ignore_unmodelled` is `FakeKantata`'s switch; `rate_limit` and `rate_burst` set the
+    server's token bucket (`FakeKantata.rate_limit`). Raises `RuntimeError` when the server
+    does not start within `start_timeout` seconds.
     """
 
     def __init__(
@@ -32,6 +33,8 @@ class FakeKantataProcess:
         *,
         seed: int = 0,
         latency: float = 0.0,
+        rate_limit: float | None = None,
+        rate_burst: int | None = None,
         start_timeout: float = 120.0,
         ignore_unmodelled: bool = False,
     ) -> None:
@@ -39,6 +42,8 @@ class FakeKantataProcess:
         self.seed = seed
         self.latency = latency
         self.ignore_unmodelled = ignore_unmodelled
+        self.rate_limit = rate_limit
+        self.rate_burst = rate_burst
         self.start_timeout = start_timeout
         self.base_url = ""
         self.token = ""
@@ -47,6 +52,9 @@ class FakeKantataProcess:
 
     def start(self) -> None:
         """Start the process and wait until it listens."""
+        limits = [] if self.rate_limit is None else ["--rate-limit", str(self.rate_limit)]
+        if self.rate_burst is not None:
+            limits += ["--rate-burst", str(self.rate_burst)]
         self.process = server = subprocess.Popen(
             [
                 sys.executable,
@@ -58,6 +66,7 @@ class FakeKantataProcess:
                 str(self.seed),
                 "--latency",
                 str(self.latency),
+                *limits,
                 "--port",
                 "0",
                 *(["--ignore-unmodelled"] if self.ignore_unmodelled else []),
@@ -95,10 +104,10 @@ class FakeKantataProcess:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
-        # The pipe is at its end once the process is gone: let the drainer see it first.
+        # The pipe ends with the process: the drainer closes it, or nobody has read it yet.
         if self._drainer is not None:
             self._drainer.join(timeout=5)
-        if server.stdout is not None:
+        elif server.stdout is not None:
             server.stdout.close()
 
     def __enter__(self) -> FakeKantataProcess:
@@ -115,5 +124,6 @@ class FakeKantataProcess:
 
 
 def _drain(stream: IO[str]) -> None:
-    for _ in stream:
-        pass
+    with stream:
+        for _ in stream:
+            pass

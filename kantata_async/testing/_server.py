@@ -24,6 +24,7 @@ from ._knobs import FaultKnobs
 from ._oauth import OAuthProvider, default_client
 from ._pipeline import RequestPipeline
 from ._query import Selector
+from ._ratelimit import RateLimitKnob
 from ._recording import RecordedRequest
 from ._routing import API_PREFIX
 from ._writes import Writer
@@ -49,7 +50,7 @@ def _loopback(host: str) -> str:
     return host.strip("[]")
 
 
-class FakeKantata(FaultKnobs, RequestPipeline):
+class FakeKantata(FaultKnobs, RateLimitKnob, RequestPipeline):
     """A fake Kantata OX API v1 server, on loopback, backed by a seeded `Dataset`.
 
     A real aiohttp server that answers like the real API, for testing code that talks to
@@ -114,8 +115,10 @@ class FakeKantata(FaultKnobs, RequestPipeline):
     after `oauth_deny_next = True`, denies once; `POST /oauth/token` trades a code, once and
     within 5 minutes by `oauth_clock`, for the token. Errors follow RFC 6749.
 
-    **Knobs**: `latency`; `fail_next`, `drop_next`, `malformed_next` (scripted faults, taken
-    in call order, before authentication); `random_faults` (seeded); `clear_faults`;
+    **Knobs**: `latency`; `rate_limit(rate, burst=...)` (a token bucket in front of the API:
+    past it, 429 without `Retry-After`, as Kantata answers); `fail_next`, `drop_next`,
+    `malformed_next` (scripted faults, taken in call order, before authentication);
+    `random_faults` (seeded); `clear_faults`;
     `count_offset` (a `count` that lies); `today` (the date `standardize_to_default` uses
     without a `start_date`; default: the dataset's clock); `on_request` (run with each
     `RecordedRequest` before it is answered: change `dataset` from it); `requests` (every
