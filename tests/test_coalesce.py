@@ -84,7 +84,22 @@ async def test_a_failure_reaches_every_caller() -> None:
     assert work.started == 2
 
 
-async def test_a_cancelled_caller_leaves_the_run_to_the_others() -> None:
+async def test_a_cancelled_follower_leaves_the_run_to_the_others() -> None:
+    reads, work = Coalescer(), Work()
+    tasks = [asyncio.create_task(reads.run("a", work)) for _ in range(3)]
+    await started(tasks)
+    tasks[1].cancel()
+    await asyncio.sleep(0)
+    work.release.set()
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(outcomes[1], asyncio.CancelledError)
+    assert [outcomes[0], outcomes[2]] == ["done", "done"]
+    assert (work.started, work.cancelled) == (1, False)
+
+
+async def test_a_cancelled_first_caller_hands_the_run_over() -> None:
+    # The first caller runs the work itself; cancelled, its run goes with it and the
+    # work starts again, in a task, for the callers still waiting.
     reads, work = Coalescer(), Work()
     tasks = [asyncio.create_task(reads.run("a", work)) for _ in range(3)]
     await started(tasks)
@@ -94,7 +109,8 @@ async def test_a_cancelled_caller_leaves_the_run_to_the_others() -> None:
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     assert isinstance(outcomes[0], asyncio.CancelledError)
     assert outcomes[1:] == ["done", "done"]
-    assert (work.started, work.cancelled) == (1, False)
+    assert (work.started, work.cancelled) == (2, True)
+    assert len(reads) == 0
 
 
 async def test_the_last_caller_to_go_cancels_the_run() -> None:
@@ -176,11 +192,29 @@ async def test_cancelling_one_caller_does_not_cancel_the_others(slow: FakeKantat
     async with KantataClient(slow.token, base_url=slow.base_url) as client:
         calls = [asyncio.create_task(client.users.get("13")) for _ in range(4)]
         await arrived(slow, 1)  # the shared request is on the server
+        calls[1].cancel()  # one that joined the first caller's request
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    assert isinstance(outcomes[1], asyncio.CancelledError)
+    others = [outcomes[0], *outcomes[2:]]
+    assert [u.id for u in others] == ["13"] * 3  # type: ignore[union-attr]
+    assert [(r.path, r.status) for r in slow.requests] == [("users/13", 200)]
+
+
+async def test_cancelling_the_first_caller_hands_the_read_over(slow: FakeKantata) -> None:
+    # The first caller sends the request itself; cancelled, it takes its request along,
+    # and the read is sent again for the callers still waiting.
+    slow.latency = 0.3
+    async with KantataClient(slow.token, base_url=slow.base_url) as client:
+        calls = [asyncio.create_task(client.users.get("13")) for _ in range(4)]
+        await arrived(slow, 1)
         calls[0].cancel()
         outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        assert sdk_tasks() == []
     assert isinstance(outcomes[0], asyncio.CancelledError)
-    assert [u.id for u in outcomes[1:]] == ["13"] * 3  # type: ignore[union-attr]
-    assert [(r.path, r.status) for r in slow.requests] == [("users/13", 200)]
+    users = outcomes[1:]
+    assert [u.id for u in users] == ["13"] * 3  # type: ignore[union-attr]
+    assert all(u is users[0] for u in users)
+    assert [r.path for r in slow.requests] == ["users/13", "users/13"]
 
 
 async def test_cancelling_every_caller_stops_the_request(slow: FakeKantata) -> None:
