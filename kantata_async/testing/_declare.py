@@ -34,6 +34,7 @@ from ._schema import (
     Route,
     SortKey,
 )
+from ._values import label_of
 
 __all__ = ["by_field", "declare", "finish", "owner"]
 
@@ -106,7 +107,26 @@ def declare(
         and name not in optional
         and (name not in include_fields or name in native_ids)
     )
-    known = {*schema_fields, *extra_fields, *internal_fields, *optional, "id"}
+    # Orders and filters on stamps the schema leaves out: kept on the records, never sent.
+    documented = {
+        *(listing.query if listing else ()),
+        *(o.partition(":")[0] for o in (listing.order if listing else ())),
+    }
+    stamps = {
+        f"{stem}_at": _facts.FieldFact("string", "date-time")
+        for stem in ("created", "updated")
+        if f"{stem}_at" not in schema_fields
+        and documented & {f"{stem}_at", f"{stem}_after", f"{stem}_before"}
+    }
+    known = {
+        *schema_fields,
+        *extra_fields,
+        *internal_fields,
+        *optional,
+        *include_fields,
+        *stamps,
+        "id",
+    }
     declared_filters = _filters(key, listing, dict(filters or {}), known, set(without_only))
     sort_keys, default_order, refused_orders = _orders(listing, dict(orders or {}), known)
     shapes = [(op, op.path.strip("/")[len(base) :].strip("/")) for op in ops]
@@ -125,7 +145,7 @@ def declare(
         fields=fields,
         path=base,
         envelope=listing is None or listing.returns_key is not None,
-        schema=schema_fields,
+        schema={**schema_fields, **stamps},
         optional_fields=optional,
         field_rules=dict(field_rules or {}),
         includes=includes,
@@ -233,8 +253,8 @@ def _orders(
             sort_keys[name] = given[name]
         elif name in known:
             sort_keys[name] = by_field(name)
-        elif name == "alphabetical" and "name" in known:
-            sort_keys[name] = by_field("name", fold=True)
+        elif (derived := _derived_order(name, known)) is not None:
+            sort_keys[name] = derived
         else:
             refused.add(name)
     default_name, _, direction = ((listing.order_default if listing else None) or "").partition(":")
@@ -242,6 +262,39 @@ def _orders(
         # Undocumented, or documented and not modelled: by id, which is at least stable.
         return sort_keys, ("id", False), frozenset(refused)
     return sort_keys, (default_name, direction == "desc"), frozenset(refused)
+
+
+def _derived_order(name: str, known: set[str]) -> SortKey | None:
+    """An order named the way Kantata names them: `alphabetical(ly)` on the name or title,
+    `<x>` on `<x>_at`, `<x>_date` or `<x>_in_cents`, `<x>_name` / `<x>_title` / `full_name` on
+    the name of what `<x>_id` (or `user_id`) names."""
+    if name in ("alphabetical", "alphabetically"):
+        field = next((f for f in ("name", "title", "full_name") if f in known), None)
+        return None if field is None else by_field(field, fold=True)
+    for suffix in ("_at", "_date", "_in_cents"):
+        if name + suffix in known:
+            return by_field(name + suffix)
+    stem = "user" if name == "full_name" else name.removesuffix("_name").removesuffix("_title")
+    if stem != name and f"{stem}_id" in known:
+        return _by_name_of(f"{stem}_id")
+    return None
+
+
+def _by_name_of(field: str) -> SortKey:
+    """An order on the name of the record `field` names (its target guessed from the name)."""
+    stem = field.removesuffix("_id")
+
+    def key(ctx: Context) -> Callable[[Record], Any]:
+        records = ctx.dataset.records
+        target = next((records[k] for k in (stem + "s", stem + "es") if k in records), {})
+
+        def of(record: Record) -> str:
+            found = target.get(str(record.get(field))) or {}
+            return str(label_of(found) or "").casefold()
+
+        return of
+
+    return key
 
 
 def finish(collections: Sequence[Collection]) -> dict[str, Collection]:

@@ -35,6 +35,7 @@ class FieldFact:
     enum: tuple[str, ...] = ()
     default: Any = None
     nullable: bool = False
+    required: bool = False
 
     @classmethod
     def read(cls, raw: Mapping[str, Any]) -> FieldFact:
@@ -47,6 +48,7 @@ class FieldFact:
             enum=tuple(raw.get("enum") or ()),
             default=raw.get("default"),
             nullable=bool(raw.get("nullable")),
+            required=bool(raw.get("required")),
         )
 
 

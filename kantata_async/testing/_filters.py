@@ -27,6 +27,7 @@ __all__ = [
     "as_id",
     "as_ids",
     "as_text",
+    "between",
     "boolean_field",
     "brainstem_value",
     "derive",
@@ -214,6 +215,32 @@ def effective_on(start: str = "start_date", end: str = "end_date") -> Behaviour:
     return behaviour
 
 
+def between(field: str) -> Behaviour:
+    """Records whose date (or the date of whose timestamp) lies within `start:end`."""
+
+    def behaviour(ctx: Context, name: str, value: FilterValue) -> Predicate:
+        start_text, colon, end_text = as_text(name, value).partition(":")
+        if not colon:
+            raise ApiError.validation((name, f"{name} must look like YYYY-MM-DD:YYYY-MM-DD"))
+        start, end = as_date(name, start_text).isoformat(), as_date(name, end_text).isoformat()
+
+        def check(record: Record) -> bool:
+            raw = record.get(field)
+            day = _local_day(raw) if isinstance(raw, str) else None
+            return day is not None and start <= day <= end
+
+        return check
+
+    return behaviour
+
+
+def _local_day(raw: str) -> str:
+    """The date of a date, or of a timestamp in the account's zone."""
+    if len(raw) == 10:
+        return raw
+    return datetime.fromisoformat(raw).astimezone(ACCOUNT_TZ).date().isoformat()
+
+
 _REFERENCE_FIELDS = {
     "external_message": "external_message",
     "external_status": "external_status",
@@ -298,6 +325,10 @@ def derive(name: str, fact: FieldFact, fields: Collection[str]) -> tuple[Behavio
         stem = name.removesuffix(suffix)
         if stem != name and f"{stem}_at" in fields:
             return timestamp(f"{stem}_at", after=after), f"compares {stem}_at"
+    stem = name.removesuffix("_between")
+    for field in (stem, f"{stem}_at", f"{stem}_date"):
+        if stem != name and field in fields:
+            return between(field), f"{field} within start:end, both included"
     if name == "effective_date" and {"start_date", "end_date"} <= set(fields):
         return effective_on(), "start_date <= date <= end_date (open end)"
     if name in fields:

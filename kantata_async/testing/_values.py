@@ -31,6 +31,7 @@ _CURRENCIES = ("USD", "EUR", "GBP", "JPY")
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 _COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 _STATUSES = ("active", "pending", "approved", "completed")
+_RARE = ("deleted_at", "archived_at", "disabled_at", "canceled_at", "archived", "deleted")
 
 
 def label_of(record: dict[str, Any] | None) -> str | None:
@@ -82,6 +83,12 @@ def maker(name: str, fact: FieldFact, singular: str, stamps: Stamps) -> Maker:
         choices = fact.enum
         return lambda rng, i: rng.choice(choices)
     kind = fact.type
+    if name.endswith(_RARE) or name in _RARE:
+        # What marks a record gone or done: one record in five, so most are alive.
+        usual = maker(name + "_", fact, singular, stamps)
+        return lambda rng, i: (
+            usual(rng, i) if int(i) % 5 == 0 else (False if kind == "boolean" else None)
+        )
     if kind == "boolean":
         return lambda rng, i: rng.random() < 0.5
     if kind == "integer":
