@@ -264,6 +264,13 @@ def _orders(
     return sort_keys, (default_name, direction == "desc"), frozenset(refused)
 
 
+# Orders named for what they mean rather than for a field: the fields that mean it.
+_NAMED = {
+    "date": ("date", "start_date", "date_performed", "date_expensed", "submitted_at"),
+    "amount": ("amount_in_cents", "total_amount_in_cents", "total_in_cents", "amount"),
+}
+
+
 def _derived_order(name: str, known: set[str]) -> SortKey | None:
     """An order named the way Kantata names them: `alphabetical(ly)` on the name or title,
     `<x>` on `<x>_at`, `<x>_date` or `<x>_in_cents`, `<x>_name` / `<x>_title` / `full_name` on
@@ -274,6 +281,9 @@ def _derived_order(name: str, known: set[str]) -> SortKey | None:
     for suffix in ("_at", "_date", "_in_cents"):
         if name + suffix in known:
             return by_field(name + suffix)
+    for field in _NAMED.get(name, ()):
+        if field in known:
+            return by_field(field)
     stem = "user" if name == "full_name" else name.removesuffix("_name").removesuffix("_title")
     if stem != name and f"{stem}_id" in known:
         return _by_name_of(f"{stem}_id")

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ._calendar import Stamps
+from ._relations import scope_users
 from ._schema import Collection, Record
 from ._values import Maker, label_of, maker
 
@@ -75,13 +76,18 @@ class _Filler:
         self.rng = random.Random(f"fill:{seed}")
         self.stamps = Stamps(self.rng, stamps.anchor)
         self.held = held
-        self.people: dict[str, list[str]] = {}
         self.groups: dict[tuple[str, str], dict[str, list[str]]] = {}
+        # The people a record names are people the owner (user "1") can see: a token sees
+        # only them, so a link to anyone else would dangle.
+        self.seen = sorted(scope_users(data.context("1")), key=int)
+        seen = set(self.seen)
+        self.people: dict[str, list[str]] = {}
         for p in data.records.get("participations", {}).values():
-            self.people.setdefault(str(p["workspace_id"]), []).append(str(p["user_id"]))
+            if str(p["user_id"]) in seen:
+                self.people.setdefault(str(p["workspace_id"]), []).append(str(p["user_id"]))
 
     def ids(self, key: str) -> list[str]:
-        return list(self.data.records.get(key, {}))
+        return self.seen if key == "users" else list(self.data.records.get(key, {}))
 
     def order(self, collection: Collection, refs: dict[str, str]) -> list[str]:
         """The single ids parent first: a target whose records carry more of the other ids

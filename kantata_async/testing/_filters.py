@@ -40,6 +40,7 @@ __all__ = [
     "not_in_ids",
     "stamp_of",
     "timestamp",
+    "tristate",
     "when_true",
 ]
 
@@ -215,6 +216,21 @@ def effective_on(start: str = "start_date", end: str = "end_date") -> Behaviour:
     return behaviour
 
 
+def tristate(field: str) -> Behaviour:
+    """`only`, `exclude` or `include` the records whose boolean `field` is true."""
+
+    def behaviour(ctx: Context, name: str, value: FilterValue) -> Predicate | None:
+        choice = as_text(name, value)
+        if choice not in ("only", "exclude", "include"):
+            raise ApiError.validation((name, f"{name} must be only, exclude or include"))
+        if choice == "include":
+            return None
+        wanted = choice == "only"
+        return lambda record: bool(record.get(field)) == wanted
+
+    return behaviour
+
+
 def between(field: str) -> Behaviour:
     """Records whose date (or the date of whose timestamp) lies within `start:end`."""
 
@@ -331,6 +347,8 @@ def derive(name: str, fact: FieldFact, fields: Collection[str]) -> tuple[Behavio
             return between(field), f"{field} within start:end, both included"
     if name == "effective_date" and {"start_date", "end_date"} <= set(fields):
         return effective_on(), "start_date <= date <= end_date (open end)"
+    if name in fields and set(fact.enum) == {"only", "exclude", "include"}:
+        return tristate(name), f"only: {name} is true; exclude: it is not; include: both"
     if name in fields:
         if fact.type == "boolean":
             return boolean_field(name), f"{name} equals the value"
