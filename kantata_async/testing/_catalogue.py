@@ -15,7 +15,7 @@ from typing import Any
 from ._declare import declare
 from ._schema import Collection
 
-__all__ = ["CATALOGUE"]
+__all__ = ["CATALOGUE", "SIDELOADED"]
 
 
 def served(key: str, tag: str, **options: Any) -> Collection:
@@ -111,4 +111,40 @@ CATALOGUE: tuple[Collection, ...] = (
     served("workspace_resources", "workspace-resources"),
     served("workspace_status_changes", "workspace-status-changes"),
     served("workspaces", "workspaces"),
+)
+
+# Records Kantata sends only as the includes of others (no list route): held so that those
+# includes are served. Their schemas are in the facts of the tags that include them.
+SIDELOADED: tuple[Collection, ...] = (
+    declare("additional_items", tag="invoices", schema="AdditionalItem"),
+    declare("attachments", tag="posts", schema="Attachments__PostAttachment"),
+    declare("baseline_payloads", tag="workspace-baselines", schema="BaselinePayload"),
+    declare(
+        "estimate_scenario_resource_allocations",
+        tag="estimate-scenario-resources",
+        schema="EstimateScenarioResourceAllocation",
+    ),
+    declare("fixed_fee_items", tag="invoices", schema="FixedFeeItem"),
+    declare(
+        "project_snapshot_assignments",
+        tag="project-snapshots",
+        schema="Project__Snapshots__Models__ProjectSnapshotAssignment",
+    ),
+    declare(
+        "project_snapshot_custom_field_values",
+        tag="project-snapshots",
+        schema="Project__Snapshots__Models__ProjectSnapshotCustomFieldValue",
+    ),
+    declare(
+        "project_snapshot_resources",
+        tag="project-snapshots",
+        schema="Project__Snapshots__Models__ProjectSnapshotResource",
+    ),
+    declare(
+        "project_snapshot_tasks",
+        tag="project-snapshots",
+        schema="Project__Snapshots__Models__ProjectSnapshotTask",
+    ),
+    declare("resolutions", tag="expense-report-submissions", schema="Resolution"),
+    declare("tags", tag="stories", schema="ActsAsTaggableOn__Tag"),
 )

@@ -10,7 +10,7 @@ a behaviour.
 
 from __future__ import annotations
 
-from ._catalogue import CATALOGUE
+from ._catalogue import CATALOGUE, SIDELOADED
 from ._declare import by_field, declare, finish
 from ._filters import as_bool, in_ids, not_in_ids, when_true
 from ._index import Context
@@ -262,5 +262,6 @@ COLLECTIONS: dict[str, Collection] = finish(
         BILLABLE_UTILIZATIONS,
         BACKUP_APPROVER_ASSOCIATIONS,
         *CATALOGUE,
+        *SIDELOADED,
     ]
 )

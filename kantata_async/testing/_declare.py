@@ -49,6 +49,9 @@ def by_field(field: str, *, fold: bool = False) -> SortKey:
             value = record.get(field)
             if fold and isinstance(value, str):
                 value = value.casefold()
+            elif isinstance(value, dict | list):
+                # An object field (a workspace's status): by its text, which is at least stable.
+                value = repr(value)
             # None first, and never compared with a value.
             return (value is not None, value if value is not None else 0)
 

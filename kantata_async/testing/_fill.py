@@ -139,14 +139,14 @@ class _Filler:
         records = self.data.records
         for name in ordered:
             target = refs[name]
-            value = record.get(name)
-            if value is None:
-                value = next(
+            if name not in record:
+                # None when nothing fits: a null link rather than a wrong one.
+                record[name] = next(
                     (p[name] for p in chosen.values() if p.get(name) is not None), None
                 ) or self.pick(target, record, chosen, pools[target])
-                if value is None:
-                    continue
-                record[name] = value
+            value = record[name]
+            if value is None:
+                continue
             parent = records.get(target, {}).get(str(value))
             if parent is not None:
                 chosen[name] = parent
