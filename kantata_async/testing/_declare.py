@@ -279,14 +279,14 @@ def _derived_order(name: str, known: set[str]) -> SortKey | None:
     `<x>` on `<x>_at`, `<x>_date` or `<x>_in_cents`, `<x>_name` / `<x>_title` / `full_name` on
     the name of what `<x>_id` (or `user_id`) names."""
     if name in ("alphabetical", "alphabetically"):
-        field = next((f for f in ("name", "title", "full_name") if f in known), None)
-        return None if field is None else by_field(field, fold=True)
+        label = next((f for f in ("name", "title", "full_name") if f in known), None)
+        return None if label is None else by_field(label, fold=True)
     for suffix in ("_at", "_date", "_in_cents"):
         if name + suffix in known:
             return by_field(name + suffix)
-    for field in _NAMED.get(name, ()):
-        if field in known:
-            return by_field(field)
+    meant = next((f for f in _NAMED.get(name, ()) if f in known), None)
+    if meant is not None:
+        return by_field(meant)
     stem = "user" if name == "full_name" else name.removesuffix("_name").removesuffix("_title")
     if stem != name and f"{stem}_id" in known:
         return _by_name_of(f"{stem}_id")

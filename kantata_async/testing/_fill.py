@@ -77,17 +77,24 @@ class _Filler:
         self.stamps = Stamps(self.rng, stamps.anchor)
         self.held = held
         self.groups: dict[tuple[str, str], dict[str, list[str]]] = {}
+        self.pooled: dict[str, list[str]] = {}
+        self.ids_of: dict[str, list[str]] = {}
         # The people a record names are people the owner (user "1") can see: a token sees
         # only them, so a link to anyone else would dangle.
         self.seen = sorted(scope_users(data.context("1")), key=int)
         seen = set(self.seen)
         self.people: dict[str, list[str]] = {}
         for p in data.records.get("participations", {}).values():
-            if str(p["user_id"]) in seen:
-                self.people.setdefault(str(p["workspace_id"]), []).append(str(p["user_id"]))
+            if str(p.get("user_id")) in seen:
+                self.people.setdefault(str(p.get("workspace_id")), []).append(str(p["user_id"]))
 
     def ids(self, key: str) -> list[str]:
-        return self.seen if key == "users" else list(self.data.records.get(key, {}))
+        """The ids a link to `key` may take (listed once: every record exists by now)."""
+        found = self.pooled.get(key)
+        if found is None:
+            found = self.seen if key == "users" else list(self.data.records.get(key, {}))
+            self.pooled[key] = found
+        return found
 
     def order(self, collection: Collection, refs: dict[str, str]) -> list[str]:
         """The single ids parent first: a target whose records carry more of the other ids
@@ -117,7 +124,17 @@ class _Filler:
             if name not in skip
         }
         polymorphic = [i.field for i in collection.includes.values() if i.polymorphic]
+        wanted = {*refs, *many, *makers, *polymorphic}
+        # `<x>_name` / `<x>_title`: the name of the record `<x>_id` chose.
+        names = {
+            name: name.removesuffix(suffix) + "_id"
+            for name in makers
+            for suffix in ("_name", "_title")
+            if name.endswith(suffix) and name.removesuffix(suffix) + "_id" in refs
+        }
         for record_id, record in store.items():
+            if record.keys() >= wanted:
+                continue  # made complete by hand (a user, a skill membership, ...)
             chosen = self.link(record, ordered, refs, pools)
             for name, target in many.items():
                 if name not in record:
@@ -129,7 +146,9 @@ class _Filler:
                 record["created_at"], record["updated_at"] = self.stamps.pair()
             for name, make in makers.items():
                 if name not in record:
-                    record[name] = self.named(name, chosen) or make(self.rng, record_id)
+                    source = names.get(name)
+                    label = label_of(chosen.get(source)) if source else None
+                    record[name] = label or make(self.rng, record_id)
 
     def link(
         self, record: Record, ordered: list[str], refs: dict[str, str], pools: dict[str, list[str]]
@@ -173,6 +192,18 @@ class _Filler:
             self.groups[(key, field)] = found
         return found
 
+    def id_fields(self, key: str) -> list[str]:
+        """The id fields of `key`'s records, the workspace first: what must agree above all
+        is the project."""
+        found = self.ids_of.get(key)
+        if found is None:
+            schema = self.held[key].schema
+            found = sorted(
+                (n for n in schema if n.endswith("_id")), key=lambda n: n != "workspace_id"
+            )
+            self.ids_of[key] = found
+        return found
+
     def pick(
         self, target: str, record: Record, chosen: dict[str, Record], pool: list[str]
     ) -> str | None:
@@ -183,9 +214,7 @@ class _Filler:
             if people:
                 return self.rng.choice(people)
         candidates: list[str] | None = None
-        # The workspace first: what must agree above all is the project.
-        names = sorted(self.held[target].schema, key=lambda n: n != "workspace_id")
-        for name in (n for n in names if n.endswith("_id")):
+        for name in self.id_fields(target):
             value = record.get(name)
             if value is None:
                 value = next((p[name] for p in chosen.values() if p.get(name) is not None), None)
@@ -216,13 +245,6 @@ class _Filler:
         record[f"{prefix}_ref"] = {"key": key, "id": target}
         record.setdefault(f"{prefix}_type", self.held[key].singular)
         record.setdefault(f"{prefix}_id", int(target))
-
-    def named(self, name: str, chosen: dict[str, Record]) -> str | None:
-        """`<x>_name` / `<x>_title`: the name of the record `<x>_id` chose."""
-        for suffix in ("_name", "_title"):
-            if name.endswith(suffix):
-                return label_of(chosen.get(name.removesuffix(suffix) + "_id"))
-        return None
 
 
 def fill(data: Dataset, seed: int, stamps: Stamps, held: dict[str, Collection]) -> None:
