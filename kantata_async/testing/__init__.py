@@ -1,8 +1,8 @@
 """Test support that ships with kantata_async: a fake Kantata server and its seeded dataset.
 
 `FakeKantata` is a real aiohttp server on 127.0.0.1 that answers like the Kantata OX API v1
-(envelopes, includes, pagination, every documented filter of what it serves, errors, the
-users and workweek membership write endpoints), for testing code that talks to Kantata
+(envelopes, includes, pagination, every list collection with its documented filters, orders
+and writes, errors), for testing code that talks to Kantata
 without the network. What it does not model it refuses with a 501 naming it, never ignores:
 
     from kantata_async.testing import FakeKantata
@@ -22,7 +22,8 @@ does), `on_request` (change the data while a client walks the pages) and `ignore
 `Dataset(users=500, seed=7)` generates the deterministic account the server answers from
 (users of two accounts, account memberships, roles, managers, skills with levels, workweeks
 and workweek memberships, projects and participation, contacts, geographies and departments,
-custom fields and values, external references, timesheet submissions, ...), dated relative
+custom fields and values, external references, timesheet submissions, and records for every
+other collection, linked consistently), dated relative
 to its clock, and renders response envelopes from it exactly as the API shapes them.
 
 What each collection serves (fields, includes, filters, orders, routes) is declared once, in

@@ -10,6 +10,7 @@ a behaviour.
 
 from __future__ import annotations
 
+from ._catalogue import CATALOGUE, SIDELOADED
 from ._declare import by_field, declare, finish
 from ._filters import as_bool, in_ids, not_in_ids, when_true
 from ._index import Context
@@ -20,6 +21,7 @@ from ._member_filters import (
     disabled_at,
     in_my_account,
     own,
+    seen_members,
     seen_users,
     skills_held,
     user_active,
@@ -152,6 +154,8 @@ SKILL_MEMBERSHIPS = declare(
         "full_name": user_order("full_name"),
         "skill_name": by_field("cached_skill_name", fold=True),
     },
+    # Only the people the requester may see, as for their account memberships.
+    scope=seen_users,
 )
 
 SKILLS = declare(
@@ -217,12 +221,20 @@ SKILL_CATEGORIES = declare(
     },
 )
 
+# Rates and targets of the account memberships the requester may see.
 COST_RATES = declare(
-    "cost_rates", tag="cost-rates", schema="CostRate", native_ids=("account_membership_id",)
+    "cost_rates",
+    tag="cost-rates",
+    schema="CostRate",
+    native_ids=("account_membership_id",),
+    scope=seen_members,
 )
 
 BILLABLE_UTILIZATIONS = declare(
-    "billable_utilizations", tag="billable-utilizations", schema="BillableUtilization"
+    "billable_utilizations",
+    tag="billable-utilizations",
+    schema="BillableUtilization",
+    scope=seen_members,
 )
 
 BACKUP_APPROVER_ASSOCIATIONS = declare(
@@ -249,5 +261,7 @@ COLLECTIONS: dict[str, Collection] = finish(
         COST_RATES,
         BILLABLE_UTILIZATIONS,
         BACKUP_APPROVER_ASSOCIATIONS,
+        *CATALOGUE,
+        *SIDELOADED,
     ]
 )

@@ -18,6 +18,7 @@ from typing import Any, Unpack
 
 from . import _mutate
 from ._collections import COLLECTIONS
+from ._fill import fill
 from ._generate import DAYS, generate
 from ._index import Context, Index
 from ._mutate import DEFAULT_PHOTO_PATH
@@ -84,7 +85,8 @@ class Dataset:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            generate(self, random.Random(self.seed), self.anchor)
+            stamps = generate(self, random.Random(self.seed), self.anchor)
+            fill(self, self.seed, stamps, COLLECTIONS)
         finally:
             if collecting:
                 gc.enable()

@@ -34,6 +34,8 @@ class FieldFact:
     items: str | None = None
     enum: tuple[str, ...] = ()
     default: Any = None
+    nullable: bool = False
+    required: bool = False
 
     @classmethod
     def read(cls, raw: Mapping[str, Any]) -> FieldFact:
@@ -45,6 +47,8 @@ class FieldFact:
             items=items if isinstance(items, str) else None,
             enum=tuple(raw.get("enum") or ()),
             default=raw.get("default"),
+            nullable=bool(raw.get("nullable")),
+            required=bool(raw.get("required")),
         )
 
 
@@ -75,6 +79,11 @@ class Operation:
     order_default: str | None = None
     body_wrapper: str | None = None
     success_status: int = 200
+    response_keys: Mapping[str, str] = field(default_factory=dict)
+    response_schema: str | None = None
+    path_params: tuple[str, ...] = ()
+    body_fields: Mapping[str, FieldFact] = field(default_factory=dict)
+    body_required: tuple[str, ...] = ()
 
     @property
     def collection(self) -> str:
@@ -128,6 +137,11 @@ def _operation(raw: Mapping[str, Any]) -> Operation:
         order_default=raw.get("order_default"),
         body_wrapper=body.get("wrapper"),
         success_status=int(raw.get("success_status", 200)),
+        response_keys=dict(raw.get("response_keys") or {}),
+        response_schema=raw.get("response_schema"),
+        path_params=tuple(raw.get("path_params") or ()),
+        body_fields={name: FieldFact.read(f) for name, f in (body.get("fields") or {}).items()},
+        body_required=tuple(body.get("required") or ()),
     )
 
 

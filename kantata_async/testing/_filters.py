@@ -27,6 +27,7 @@ __all__ = [
     "as_id",
     "as_ids",
     "as_text",
+    "between",
     "boolean_field",
     "brainstem_value",
     "derive",
@@ -39,6 +40,7 @@ __all__ = [
     "not_in_ids",
     "stamp_of",
     "timestamp",
+    "tristate",
     "when_true",
 ]
 
@@ -214,6 +216,47 @@ def effective_on(start: str = "start_date", end: str = "end_date") -> Behaviour:
     return behaviour
 
 
+def tristate(field: str) -> Behaviour:
+    """`only`, `exclude` or `include` the records whose boolean `field` is true."""
+
+    def behaviour(ctx: Context, name: str, value: FilterValue) -> Predicate | None:
+        choice = as_text(name, value)
+        if choice not in ("only", "exclude", "include"):
+            raise ApiError.validation((name, f"{name} must be only, exclude or include"))
+        if choice == "include":
+            return None
+        wanted = choice == "only"
+        return lambda record: bool(record.get(field)) == wanted
+
+    return behaviour
+
+
+def between(field: str) -> Behaviour:
+    """Records whose date (or the date of whose timestamp) lies within `start:end`."""
+
+    def behaviour(ctx: Context, name: str, value: FilterValue) -> Predicate:
+        start_text, colon, end_text = as_text(name, value).partition(":")
+        if not colon:
+            raise ApiError.validation((name, f"{name} must look like YYYY-MM-DD:YYYY-MM-DD"))
+        start, end = as_date(name, start_text).isoformat(), as_date(name, end_text).isoformat()
+
+        def check(record: Record) -> bool:
+            raw = record.get(field)
+            day = _local_day(raw) if isinstance(raw, str) else None
+            return day is not None and start <= day <= end
+
+        return check
+
+    return behaviour
+
+
+def _local_day(raw: str) -> str:
+    """The date of a date, or of a timestamp in the account's zone."""
+    if len(raw) == 10:
+        return raw
+    return datetime.fromisoformat(raw).astimezone(ACCOUNT_TZ).date().isoformat()
+
+
 _REFERENCE_FIELDS = {
     "external_message": "external_message",
     "external_status": "external_status",
@@ -298,8 +341,14 @@ def derive(name: str, fact: FieldFact, fields: Collection[str]) -> tuple[Behavio
         stem = name.removesuffix(suffix)
         if stem != name and f"{stem}_at" in fields:
             return timestamp(f"{stem}_at", after=after), f"compares {stem}_at"
+    stem = name.removesuffix("_between")
+    for field in (stem, f"{stem}_at", f"{stem}_date"):
+        if stem != name and field in fields:
+            return between(field), f"{field} within start:end, both included"
     if name == "effective_date" and {"start_date", "end_date"} <= set(fields):
         return effective_on(), "start_date <= date <= end_date (open end)"
+    if name in fields and set(fact.enum) == {"only", "exclude", "include"}:
+        return tristate(name), f"only: {name} is true; exclude: it is not; include: both"
     if name in fields:
         if fact.type == "boolean":
             return boolean_field(name), f"{name} equals the value"

@@ -63,8 +63,8 @@ _DEPARTMENTS: tuple[tuple[str, str | None], ...] = (
 _CALENDARS = ("United States holidays", "Portugal holidays", "Japan holidays")
 
 
-def generate(data: Dataset, rng: random.Random, anchor: datetime) -> None:
-    """Fill `data` (empty) with the seeded account."""
+def generate(data: Dataset, rng: random.Random, anchor: datetime) -> Stamps:
+    """Fill `data` (empty) with the seeded account; the stamps it drew from."""
     stamps = Stamps(rng, anchor)
     today = anchor.date()
     role_ids = _roles(data, stamps)
@@ -79,6 +79,7 @@ def generate(data: Dataset, rng: random.Random, anchor: datetime) -> None:
     ).add_all()
     add_projects(data, rng, stamps, today)
     _catalogue_references(data, stamps)
+    return stamps
 
 
 def _roles(data: Dataset, stamps: Stamps) -> list[str]:

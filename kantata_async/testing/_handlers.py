@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ._collections import COLLECTIONS
+from ._crud import Crud
+from ._generic_handlers import GenericHandlers, not_found
 from ._query import DEFAULT_PER_PAGE, MAX_CAPACITY_DAYS, Page, Selector, scalar
 from ._recording import FormValue
 from ._responses import JSON_TYPE, json_response
@@ -72,23 +73,25 @@ class Call:
         return {**self.body_params(), **self.params}
 
 
-def _not_found(key: str, record_id: str) -> ApiError:
-    return ApiError.system(404, f"Couldn't find {COLLECTIONS[key].singular} with 'id'={record_id}")
-
-
-class Handlers:
+class Handlers(GenericHandlers):
     """The route handlers of one `FakeKantata`, by the names the declarations give them."""
 
     def __init__(self, server: FakeKantata, selector: Selector, writer: Writer) -> None:
         self.server = server
         self.selector = selector
         self.writer = writer
+        self.crud = Crud(server.dataset, server.me)
         # Rendered list pages by query; any change to the dataset (a new revision) or to
         # `count_offset` makes a new key, so a cached page is never stale.
         self._list_cache: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
         self._table: dict[str, Callable[[Resolved, Call], web.Response]] = {
             "list": self.list,
             "show": self.show,
+            "create": self.create,
+            "update": self.update,
+            "delete": self.delete,
+            "delete_many": self.delete_many,
+            "status": self.status,
             "me": self.me,
             "capacity": self.capacity,
             "update_user": self._writing(
@@ -118,16 +121,20 @@ class Handlers:
         """`GET /<key>`: one page, cached until the dataset changes."""
         key = resolved.collection.key
         params = call.all_params()
+        if not resolved.collection.envelope:
+            return self.raw_list(resolved, params)
+        within = self.within(resolved)
         server = self.server
         cache_key = (
             key,
             repr(sorted(params.items())),
+            repr(sorted(within.items())),
             server.dataset.revision,
             server.count_offset,
         )
         body = self._list_cache.get(cache_key)
         if body is None:
-            page = self.selector.select(key, params)
+            page = self.selector.select(key, params, within=within)
             envelope = self.selector.envelope(key, page, params, count_offset=server.count_offset)
             body = dumps(envelope)
             self._list_cache[cache_key] = body
@@ -139,7 +146,7 @@ class Handlers:
 
     def show(self, resolved: Resolved, call: Call) -> web.Response:
         """`GET /<key>/{id}`: 404 when the record is missing or filtered out."""
-        return self.render(resolved.collection.key, call.record_id, call.all_params())
+        return self.answer(resolved, self.existing(resolved, call), call.all_params())
 
     def me(self, resolved: Resolved, call: Call) -> web.Response:
         """`GET /users/me`: the token's user, whatever the filters would hide."""
@@ -154,13 +161,13 @@ class Handlers:
     def require(self, key: str, record_id: str, params: Mapping[str, Any]) -> None:
         """404, as Rails words it, unless the record exists and passes the filters."""
         if not self.selector.visible(key, record_id, params):
-            raise _not_found(key, record_id)
+            raise not_found(key, record_id)
 
     def render(self, key: str, record_id: str, params: Mapping[str, Any]) -> web.Response:
         """The envelope of one record (404 when hidden), as shows and writes answer."""
         page = self.selector.select(key, {**params, "only": record_id})
         if page.ids != [record_id]:
-            raise _not_found(key, record_id)
+            raise not_found(key, record_id)
         return json_response(self.selector.envelope(key, page, params))
 
     def capacity(self, resolved: Resolved, call: Call) -> web.Response:

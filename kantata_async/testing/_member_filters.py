@@ -117,6 +117,18 @@ def seen_users(ctx: Context, *, user_field: str = "user_id") -> Predicate:
     return lambda record: str(record.get(user_field)) in allowed
 
 
+def seen_members(ctx: Context) -> Predicate:
+    """Records of the account memberships of the users the requester may see (a scope)."""
+    allowed = scope_users(ctx)
+    memberships = ctx.dataset.records.get("account_memberships", {})
+
+    def check(record: Record) -> bool:
+        membership = memberships.get(str(record.get("account_membership_id"))) or {}
+        return str(membership.get("user_id")) in allowed
+
+    return check
+
+
 def _of(find: Callable[[Any, str], Any]) -> Computed:
     return lambda ctx, membership: find(ctx.index, str(membership.get("user_id")))
 

@@ -186,7 +186,11 @@ class ProfileParts:
                     "holiday_calendar_id": calendar,
                     "user_id": user["id"],
                     "start_date": date(self.today.year - 1, 1, 1).isoformat(),
-                    "end_date": None,
+                    # One in five ends with next year (taken from the id: no draw, so that
+                    # the rest of the generated data stays as it was).
+                    "end_date": f"{self.today.year + 1}-12-31"
+                    if int(user["id"]) % 5 == 0
+                    else None,
                     "in_use": True,
                 },
             )

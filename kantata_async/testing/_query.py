@@ -67,6 +67,10 @@ def refusal(what: str, name: str, key: str, reason: str) -> ApiError:
     )
 
 
+def _field_is(name: str, value: str) -> Predicate:
+    return lambda record: str(record.get(name)) == value
+
+
 def defaults_on(params: Mapping[str, Any]) -> bool:
     """Brainstem's `apply_default_filters`: absent means on; given, only true/TRUE/1 is on."""
     if "apply_default_filters" not in params:
@@ -189,9 +193,18 @@ class Selector:
 
     # -- selection ------------------------------------------------------------------------
 
-    def select(self, key: str, params: Mapping[str, Any]) -> Page:
+    def select(
+        self,
+        key: str,
+        params: Mapping[str, Any],
+        *,
+        within: Mapping[str, str] | None = None,
+        unpaged: bool = False,
+    ) -> Page:
         """The page of `key` records the parameters ask for.
 
+        `within` keeps the records whose fields have these values (a nested route's path
+        parameters); `unpaged` answers every match (a list that is not an envelope).
         Raises `ApiError`: 422 for filter values it cannot read, 400 for a list where one
         value is expected, 501 for what the fake refuses.
         """
@@ -206,6 +219,7 @@ class Selector:
         page_number = ruby_int(scalar(params, "page"), 1, name="page")
         only = (scalar(params, "only") or "").strip()
         preds = self.predicates(collection, params, only=bool(only))
+        preds.extend(_field_is(name, value) for name, value in (within or {}).items())
         if only:
             # Brainstem does not paginate `only` requests: every match, whatever the page.
             wanted = dict.fromkeys(i for i in only.split(",") if _DIGITS.fullmatch(i))
@@ -214,7 +228,10 @@ class Selector:
             if desc:
                 ids.reverse()
             return Page(ids, len(ids), page_number, per_page)
-        matched = self._matching(collection, name, desc, params, preds, ctx)
+        signature = {**params, **{f"/{k}": v for k, v in (within or {}).items()}}
+        matched = self._matching(collection, name, desc, signature, preds, ctx)
+        if unpaged:
+            return Page(matched, len(matched), 1, max(len(matched), 1))
         limit_raw, offset_raw = scalar(params, "limit") or "", scalar(params, "offset") or ""
         if limit_raw.strip() and offset_raw.strip():
             limit = min(max(ruby_int(limit_raw, 1, name="limit"), 1), MAX_PER_PAGE)

@@ -122,8 +122,29 @@ def envelope(
     for i in ids:
         primaries[i] = _shape(store[i], fields, collection, ctx, copy_lists)
     for name in wanted:
+        _hide_unseen(ctx, collection, name, [primaries[i] for i in ids])
         _sideload(ctx, cache, body, collection, name, [primaries[i] for i in ids], copy_lists)
     return body
+
+
+def _hide_unseen(
+    ctx: Context, collection: Collection, name: str, rendered: Sequence[Record]
+) -> None:
+    """Drop from a list of ids those the target's scope hides from the requester (a
+    workweek's memberships of another account's people): never named, never sideloaded."""
+    inc = collection.includes[name]
+    target = COLLECTIONS.get(inc.target)
+    if not inc.many or target is None or target.scope is None:
+        return
+    allowed = target.scope(ctx)
+    store = ctx.dataset.records.get(inc.target, {})
+    if allowed is None:
+        return
+    for record in rendered:
+        value = record.get(inc.field)
+        if isinstance(value, list):
+            # A new list: the rendered record may share the dataset's own.
+            record[inc.field] = [i for i in value if str(i) not in store or allowed(store[str(i)])]
 
 
 def _sideload(

@@ -9,10 +9,11 @@ body), and PATCH reaches the `update` routes that PUT does (`resources` routes b
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import _facts
 from ._collections import COLLECTIONS
+from ._declare import owner
 from ._schema import Collection
 from ._wire import ApiError
 
@@ -23,12 +24,21 @@ API_PREFIX = "/api/v1/"
 
 @dataclass(frozen=True)
 class Resolved:
-    """A routed request: its collection, the handler's name and the path's `{id}`."""
+    """A routed request: its collection, the handler's name, the record the path names (its
+    `{id}`, or its one parameter after the collection's route: the `{role_id}` of a rate
+    card row) and the path's parameters (`rate_card_set_version_id`)."""
 
     collection: Collection
     handler: str
     operation: _facts.Operation
     record_id: str
+    path_values: dict[str, str] = field(default_factory=dict)
+
+
+@functools.cache
+def _by_path() -> dict[str, Collection]:
+    """The declared collections by their list route."""
+    return {c.path: c for c in COLLECTIONS.values() if c.routes}
 
 
 @dataclass(frozen=True)
@@ -95,12 +105,14 @@ def resolve(method: str, path: str) -> Resolved:
     if found is None:
         raise no_route(method, path)
     operation, values = found
-    collection = COLLECTIONS.get(operation.collection)
-    route = (
-        None if collection is None else collection.routes.get((operation.method, operation.shape))
-    )
+    base = owner(operation.path)
+    collection = _by_path().get(base)
+    shape = operation.path.strip("/")[len(base) :].strip("/")
+    route = None if collection is None else collection.routes.get((operation.method, shape))
     if collection is None or route is None or route.handler is None:
         raise ApiError.system(
             501, f"FakeKantata does not model {operation.method} {operation.path}"
         )
-    return Resolved(collection, route.handler, operation, values.get("id", ""))
+    own = shape.partition("/")[0]
+    record_id = values.get("id") or (values.get(own.strip("{}"), "") if own.startswith("{") else "")
+    return Resolved(collection, route.handler, operation, record_id, values)

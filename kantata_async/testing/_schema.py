@@ -119,12 +119,19 @@ class Collection:
       the docs describe without a filter name; `scope`: what the requester may ever see.
     - `orders` (name -> sort key), `default_order` (name, descending); `refused_orders`
       are documented orders the fake does not model (501).
-    - `routes`: (method, path shape after the key) -> `Route`.
+    - `routes`: (method, path shape after `path`) -> `Route`.
+    - `path`: the list route (`foreign_exchange/exchange_tables`; path parameters in braces,
+      `rate_card_set_versions/{rate_card_set_version_id}/rate_card_table_rows`), and
+      `envelope` False when its answers are plain JSON rather than an envelope.
+    - `schema`: every documented field of a record, with its type (what the generator fills).
     """
 
     key: str
     singular: str
     fields: tuple[str, ...]
+    path: str = ""
+    envelope: bool = True
+    schema: Mapping[str, FieldFact] = field(default_factory=dict)
     optional_fields: tuple[str, ...] = ()
     field_rules: Mapping[str, Callable[[Context], bool]] = field(default_factory=dict)
     includes: Mapping[str, Include] = field(default_factory=dict)
@@ -138,6 +145,11 @@ class Collection:
     default_order: tuple[str, bool] = ("id", False)
     refused_orders: frozenset[str] = frozenset()
     routes: Mapping[tuple[str, str], Route] = field(default_factory=dict)
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        """The path parameters of the list route: each names the field of its records."""
+        return tuple(s.strip("{}") for s in self.path.split("/") if s.startswith("{"))
 
     @property
     def defaulted(self) -> tuple[str, ...]:

@@ -74,20 +74,21 @@ class FakeKantata(FaultKnobs, RateLimitKnob, RequestPipeline):
     reachable from another machine.
 
     **What it serves** is declared per collection in `kantata_async/testing/_collections.py`
-    from Kantata's API facts (shipped in `kantata_async/testing/facts/`): users (list, me,
-    show, update, capacity, profile photo), workweek memberships (list, show, create,
-    update, standardize_to_default, delete), and list and show for account memberships,
-    skill memberships, skills, roles, workweeks, custom field values, external references,
-    custom fields and their choices, skill categories, cost rates, billable utilizations and
-    backup approver associations, where Kantata documents those routes.
+    and `_catalogue.py` from Kantata's API facts (shipped in `kantata_async/testing/facts/`):
+    every list collection (90), with generated records whose links hold across collections;
+    users (list, me, show, update, capacity, profile photo) and workweek memberships (list,
+    show, create, update, standardize_to_default, delete) with behaviour of their own; for
+    the others list and show, create, update, delete (one, or `?ids=`) and approve / reject
+    / cancel where Kantata documents those routes, checked against the documented bodies.
 
     **Refusing what it does not model**: a documented filter, include or order the fake
     cannot apply answers 501 `{"errors": [{"type": "system", "message": "FakeKantata does
     not model filter 'x' ..."}]}`, and a documented route it does not serve answers 501
-    `FakeKantata does not model GET /workspaces`. Set `ignore_unmodelled=True` to have
-    filters, includes and orders it does not model ignored instead (as a stricter fake
-    would not; routes stay 501). An undocumented route is Rails' 404 `No route matches`;
-    undocumented query parameters are ignored, as Kantata ignores them.
+    `FakeKantata does not model GET /workspaces/{id}/permissions`. Set
+    `ignore_unmodelled=True` to have filters, includes and orders it does not model ignored
+    instead (as a stricter fake would not; routes stay 501). An undocumented route is
+    Rails' 404 `No route matches`; undocumented query parameters are ignored, as Kantata
+    ignores them.
 
     **Lists** follow Brainstem, the framework behind the API: `page` (default 1, below 1 means
     1, echoed as `meta.page_number` unclamped; more than 4,000 digits is a 400), `per_page`
