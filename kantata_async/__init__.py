@@ -34,6 +34,7 @@ from ._errors import (
     UnprocessableEntityError,
 )
 from ._graph import Graph, Ticket
+from ._options import Timeout
 from ._pagination import ListRequest, Page, WalkStats
 from ._rate import AdaptiveRate
 from ._retry import Failure, RetryPolicy
@@ -107,6 +108,7 @@ __all__ = [
     "Skill",
     "SkillMembership",
     "Ticket",
+    "Timeout",
     "UnexpectedRedirectError",
     "UnprocessableEntityError",
     "User",

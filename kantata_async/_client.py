@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import os
 import ssl as ssl_module
@@ -18,6 +19,7 @@ from ._errors import ClientClosedError, EventLoopError
 from ._generated.client import Resources
 from ._graph import Graph, Ticket
 from ._models.base import Model
+from ._options import DEFAULT_TIMEOUT, Options, Timeout, check_header_value, options_with
 from ._raw import RawCalls
 from ._retry import RetryPolicy
 from ._secret import Secret
@@ -36,23 +38,9 @@ log = logging.getLogger("kantata_async")
 DEFAULT_BASE_URL = "https://api.mavenlink.com/api/v1/"
 TOKEN_ENV = "KANTATA_TOKEN"
 BASE_URL_ENV = "KANTATA_BASE_URL"
-# Kantata times requests out after 3 minutes; wait a little longer than the server does.
-DEFAULT_TIMEOUT = 185.0
 DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 """The largest decoded body the client reads: a 200-record page with every include is
 a few MB; a compressed bomb stops here."""
-
-
-def _check_header_value(name: str, value: str) -> None:
-    """ValueError for what no HTTP header can carry: control characters (C0, DEL, C1) and
-    lone surrogates (not encodable). Only the character is named, never the value."""
-    for position, char in enumerate(value):
-        code = ord(char)
-        if code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF:
-            raise ValueError(
-                f"{name} must not contain control characters or lone surrogates (found "
-                f"U+{code:04X} at position {position})"
-            )
 
 
 def _user_agent() -> str:
@@ -62,10 +50,18 @@ def _user_agent() -> str:
 
 
 class _API:
-    """The client's internal request API, all a resource may use of it (`ClientAPI`)."""
+    """The client's internal request API, all a resource may use of it (`ClientAPI`).
 
-    def __init__(self, client: KantataClient) -> None:
+    `options` are what its requests are sent with: the client's, a `with_options` view's,
+    or one call's (`timeout=`, `extra_headers=`, `extra_query=` of a resource method).
+    """
+
+    def __init__(
+        self, client: KantataClient, options: Options, limit: asyncio.Semaphore | None = None
+    ) -> None:
         self._client = client
+        self.options = options
+        self._limit = limit  # a view's own, lower, ceiling on requests in flight
 
     @property
     def graph(self) -> Graph:
@@ -85,14 +81,33 @@ class _API:
         on_send: Callable[[], object] | None = None,
     ) -> Any:
         transport = self._client._transport_for_call()
+        if self._limit is not None:
+            async with self._limit:
+                return await self._send(transport, method, path, params, body, on_send)
+        return await self._send(transport, method, path, params, body, on_send)
+
+    async def _send(
+        self,
+        transport: Transport,
+        method: str,
+        path: tuple[str, ...],
+        params: Mapping[str, str] | None,
+        body: Body,
+        on_send: Callable[[], object] | None,
+    ) -> Any:
+        options = self.options
         if method in _READS:
-            return await transport.request(method, path, params=params, body=body, on_send=on_send)
+            return await transport.request(
+                method, path, params=params, body=body, on_send=on_send, options=options
+            )
         # A read asked for after a write is sent (or answered) must not share a request sent
         # before it: it would return what the server held before the write.
         reads = self._client._reads
         reads.forget()
         try:
-            return await transport.request(method, path, params=params, body=body, on_send=on_send)
+            return await transport.request(
+                method, path, params=params, body=body, on_send=on_send, options=options
+            )
         finally:
             reads.forget()
 
@@ -112,15 +127,31 @@ class _API:
         return payload, sent[-1]
 
     async def shared(self, key: Hashable, work: Callable[[], Awaitable[T]]) -> T:
-        return await self._client._reads.run(key, work)
+        # Only calls sent with equal options share (a shorter timeout must not join a longer).
+        return await self._client._reads.run((self.options, key), work)
+
+    def with_options(
+        self,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> _API:
+        options = options_with(
+            self.options, timeout=timeout, extra_headers=extra_headers, extra_query=extra_query
+        )
+        return self if options is self.options else _API(self._client, options, self._limit)
 
     def redact(self, text: str) -> str:
         return self._client._transport_for_call().redact(text)
 
     def resource(self, key: str) -> Resource[Model] | None:
-        if key not in RESOURCES:
+        cls = RESOURCES.get(key)
+        if cls is None:
             return None
         found: Resource[Model] = getattr(self._client, key)
+        if self is not self._client._api:  # one call's options: its resources use them too
+            return type(found)(self)
         return found
 
 
@@ -166,6 +197,8 @@ class KantataClient(Resources, RawCalls):
     (a second `asyncio.run()`) raises `EventLoopError`. Create one client per loop.
     """
 
+    _api: _API
+
     def __init__(
         self,
         token: str | None = None,
@@ -174,7 +207,7 @@ class KantataClient(Resources, RawCalls):
         max_concurrency: int = 8,
         adaptive_rate: bool = True,
         max_retries: int = 4,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Timeout | float = DEFAULT_TIMEOUT,
         session: aiohttp.ClientSession | None = None,
         user_agent: str | None = None,
         retry: RetryPolicy | None = None,
@@ -193,7 +226,7 @@ class KantataClient(Resources, RawCalls):
             base_url = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         if not isinstance(token, str) or not token.strip():
             raise ValueError("token must be a non-empty string")
-        _check_header_value("token", token)
+        check_header_value("token", token)
         url = checked_base_url(
             base_url, allow_insecure_http=allow_insecure_http, carries="the token"
         )
@@ -201,23 +234,22 @@ class KantataClient(Resources, RawCalls):
             raise ValueError(f"max_concurrency must be an int, got {max_concurrency!r}")
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
-        if not timeout > 0:
-            raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
         if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int):
             raise ValueError(f"max_response_bytes must be an int, got {max_response_bytes!r}")
         if max_response_bytes < 1:
             raise ValueError(f"max_response_bytes must be >= 1, got {max_response_bytes}")
         if user_agent is not None:
-            _check_header_value("user_agent", user_agent)
+            check_header_value("user_agent", user_agent)
         self.base_url = url
         self.max_response_bytes = max_response_bytes
         self.max_concurrency = max_concurrency
         self.adaptive_rate = bool(adaptive_rate)
-        self.timeout = timeout
+        self.timeout = Timeout.of(timeout)
         self.retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
         self.user_agent = user_agent or _user_agent()
         self.graph = Graph()
-        self._api = _API(self)
+        self._api = _API(self, Options(timeout=self.timeout, retry=self.retry))
+        self._root = self  # a `with_options` view's is the client it came from
         # Identical GETs in flight share one request and its merged records.
         self._reads = Coalescer()
         self.__token = Secret(token)
@@ -245,6 +277,8 @@ class KantataClient(Resources, RawCalls):
         return self._transport_for_call()
 
     def _transport_for_call(self) -> Transport:
+        if self._root is not self:
+            return self._root._transport_for_call()
         if self._closed:
             raise ClientClosedError("this KantataClient is closed; create a new one")
         try:
@@ -267,8 +301,7 @@ class KantataClient(Resources, RawCalls):
                 token=self.__token,
                 base_url=self.base_url,
                 max_concurrency=self.max_concurrency,
-                timeout=self.timeout,
-                retry=self.retry,
+                options=self._api.options,
                 user_agent=self.user_agent,
                 session=self._session,
                 trace_configs=self._trace_configs,
@@ -277,6 +310,55 @@ class KantataClient(Resources, RawCalls):
                 adaptive_rate=self.adaptive_rate,
             )
         return self._transport
+
+    def with_options(
+        self,
+        *,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+        max_concurrency: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> KantataClient:
+        """This client with some settings changed, sharing its session, graph, rate limit
+        and shared reads (like openai-python's `with_options`). Cheap: make one per call.
+
+            fast = client.with_options(timeout=Timeout(10, connect=3), max_retries=1)
+            me = await fast.users.me()
+
+        `max_concurrency` can lower the ceiling for the view's own requests, not raise it
+        (they also count against this client's). `extra_headers` and `extra_query` go on
+        every request; they cannot replace what a call sets itself (the token, `page`,
+        `include`, ...): that is a `ValueError`. The view owns nothing: closing it closes
+        nothing; close the client it came from (closing that closes the views too).
+        """
+        options = options_with(
+            self._api.options,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+        limit, concurrency = self._api._limit, self.max_concurrency
+        if max_concurrency is not None:
+            ceiling = self._root.max_concurrency
+            if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
+                raise ValueError(f"max_concurrency must be an int, got {max_concurrency!r}")
+            if not 1 <= max_concurrency <= ceiling:
+                raise ValueError(
+                    f"max_concurrency of a view must be 1 to {ceiling} (the client's), "
+                    f"got {max_concurrency}"
+                )
+            concurrency = max_concurrency
+            limit = asyncio.Semaphore(max_concurrency) if max_concurrency < ceiling else None
+        view = copy.copy(self)
+        for name, value in list(vars(view).items()):
+            if isinstance(value, Resource):  # made for this client's options; made anew
+                delattr(view, name)
+        view.max_concurrency = concurrency
+        view.timeout, view.retry = options.timeout, options.retry
+        view._api = _API(view, options, limit)
+        return view
 
     async def __aenter__(self) -> KantataClient:
         self._transport_for_call()
@@ -297,6 +379,8 @@ class KantataClient(Resources, RawCalls):
         connections belong to the other loop): the client is marked closed and a warning is
         logged.
         """
+        if self._root is not self:
+            return  # a view owns nothing
         self._closed = True
         transport = self._transport
         if transport is None:

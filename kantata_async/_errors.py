@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from multidict import CIMultiDict, CIMultiDictProxy
 
 __all__ = [
     "APIConnectionError",
@@ -179,6 +182,31 @@ class APIError(KantataError):
         self.path = path
 
 
+_NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
+
+
+def _answered(message: str, headers: Mapping[str, str] | None) -> tuple[str, CIMultiDictProxy[str]]:
+    """The message (with the request id quoted, when the server sent one) and the headers,
+    case-insensitive and read-only."""
+    if not headers:
+        return message, _NO_HEADERS
+    kept = CIMultiDictProxy(CIMultiDict(headers))
+    request_id = kept.get("X-Request-Id")
+    return (f"{message} [request id {request_id}]" if request_id else message), kept
+
+
+class _Answer:
+    """What an error made from an HTTP answer carries besides its message."""
+
+    headers: CIMultiDictProxy[str]
+    """The answer's headers (looked up in any case), with the token redacted."""
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's id for the request (`X-Request-Id`), to quote to Kantata support."""
+        return self.headers.get("X-Request-Id")
+
+
 class APIConnectionError(APIError):
     """No HTTP response arrived: the connection failed, dropped, or timed out.
 
@@ -211,11 +239,20 @@ class RedirectError(APIConnectionError):
         self.location = location
 
 
-class ResponseValidationError(APIError):
+class ResponseValidationError(_Answer, APIError):
     """A response arrived but its body is not the JSON this call expects."""
 
-    def __init__(self, message: str, *, method: str, path: str, status: int) -> None:
-        super().__init__(f"{status} {method} {path}: {message}", method=method, path=path)
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        status: int,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        message, self.headers = _answered(f"{status} {method} {path}: {message}", headers)
+        super().__init__(message, method=method, path=path)
         self.status = status
 
 
@@ -234,10 +271,12 @@ class ResponseTooLargeError(ResponseValidationError):
         self.limit = limit
 
 
-class APIStatusError(APIError):
+class APIStatusError(_Answer, APIError):
     """The server answered with an error status. Subclasses exist per status.
 
-    `str(err)` reads like `422 PUT users/7: Please give a name (field: full_name)`.
+    `str(err)` reads like `422 PUT users/7: Please give a name (field: full_name)`, followed
+    by `[request id ...]` when the server sent one (`err.request_id`); `err.headers` holds
+    the answer's headers.
     """
 
     status: int = 0
@@ -251,10 +290,12 @@ class APIStatusError(APIError):
         errors: list[ErrorDetail],
         body: str = "",
         reason: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         if reason is None:
             reason = "; ".join(str(e) for e in errors) or (body[:200].strip() or "no details")
-        super().__init__(f"{status} {method} {path}: {reason}", method=method, path=path)
+        message, self.headers = _answered(f"{status} {method} {path}: {reason}", headers)
+        super().__init__(message, method=method, path=path)
         self.status = status
         self.errors = errors
         self.body = body

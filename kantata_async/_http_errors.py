@@ -43,6 +43,7 @@ from ._errors import (
     RedirectError,
     ResponseTooLargeError,
 )
+from ._options import Timeout
 from ._secret import Redactor
 
 __all__ = ["map_aiohttp_errors", "read_body"]
@@ -63,12 +64,12 @@ def _last_location(err: aiohttp.TooManyRedirects) -> str | None:
 
 @contextlib.contextmanager
 def map_aiohttp_errors(
-    method: str, path: str, *, timeout: float | None, redact: Redactor
+    method: str, path: str, *, timeout: Timeout | float | None, redact: Redactor
 ) -> Iterator[None]:
     """Run the block; turn any aiohttp failure in it into an `APIConnectionError`.
 
-    `timeout` (seconds) is quoted when the whole request timed out. SDK errors raised in
-    the block (such as `ResponseTooLargeError`) pass through unchanged.
+    `timeout` (seconds for the whole request, or a `Timeout`) is quoted when one ran out.
+    SDK errors raised in the block (such as `ResponseTooLargeError`) pass through unchanged.
     """
     try:
         yield
@@ -85,8 +86,9 @@ def map_aiohttp_errors(
 
 
 def _mapped(
-    err: Exception, method: str, path: str, *, timeout: float | None, redact: Redactor
+    err: Exception, method: str, path: str, *, timeout: Timeout | float | None, redact: Redactor
 ) -> APIConnectionError | None:
+    limits = Timeout.of(timeout) if timeout is not None else Timeout(None)
     where = {"method": method, "path": path}
     # Order matters: the connect errors are OSErrors (one a TimeoutError), and TimeoutError
     # is an OSError.
@@ -94,11 +96,23 @@ def _mapped(
         # Not redacted: nothing was sent, so nothing the server says can echo it, and the
         # text is the OS's or the TLS library's (a short test token would garble it).
         if isinstance(err, aiohttp.ConnectionTimeoutError):
-            return APITimeoutError(f"timed out connecting: {err}", **where, request_sent=False)
+            return APITimeoutError(
+                f"timed out connecting (Timeout.connect {limits.connect} s): {err}",
+                **where,
+                request_sent=False,
+            )
         return APIConnectionError(f"cannot connect: {err}", **where, request_sent=False)
     detail = redact(str(err)) or type(err).__name__
+    if isinstance(err, aiohttp.SocketTimeoutError):
+        return APITimeoutError(
+            f"the server sent nothing for {limits.read} s (Timeout.read)",
+            **where,
+            request_sent=True,
+        )
     if isinstance(err, TimeoutError):
-        return APITimeoutError(f"no complete answer within {timeout} s", **where, request_sent=True)
+        return APITimeoutError(
+            f"no complete answer within {limits.total} s", **where, request_sent=True
+        )
     if isinstance(err, aiohttp.TooManyRedirects):
         location = _last_location(err)
         shown = None if location is None else redact(location)

@@ -18,6 +18,7 @@ from ssl import SSLContext
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDict
 from yarl import URL
 
 from . import _json
@@ -34,8 +35,9 @@ from ._errors import (
     status_error_class,
 )
 from ._http_errors import map_aiohttp_errors, read_body
+from ._options import Options
 from ._rate import AdaptiveRate
-from ._retry import Failure, RetryPolicy, parse_retry_after
+from ._retry import Failure, parse_retry_after
 from ._secret import Redactor, Secret
 
 __all__ = ["Transport"]
@@ -73,8 +75,7 @@ class Transport:
         token: str,
         base_url: URL,
         max_concurrency: int,
-        timeout: float,
-        retry: RetryPolicy,
+        options: Options,
         user_agent: str,
         session: aiohttp.ClientSession | None,
         max_response_bytes: int,
@@ -83,10 +84,10 @@ class Transport:
         adaptive_rate: bool = True,
     ) -> None:
         self.base_url = base_url
-        self.retry = retry
+        self.options = options
+        """What a request is sent with unless its call says otherwise."""
         # The loop the session and the semaphore belong to (see KantataClient).
         self.loop = asyncio.get_running_loop()
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._max_response_bytes = max_response_bytes
         self._redact = Redactor(token)
         self._headers = {
@@ -129,13 +130,15 @@ class Transport:
         params: Mapping[str, str] | None = None,
         body: Body = None,
         on_send: Callable[[], object] | None = None,
+        options: Options | None = None,
     ) -> Any:
         """Send `method` to `path` (segments under the API root); return the decoded JSON.
 
         Returns None for an empty (204) answer. `body` is a JSON object, or a callable
         building the multipart form (called per attempt: a form can be sent only once).
         `on_send` is called as each attempt goes out, after any wait for a slot, a pause or
-        its paced moment (the graph's ticket is taken there).
+        its paced moment (the graph's ticket is taken there). `options` (default: the
+        client's) says the timeout, the retries and any extra headers and query.
         Raises `APIStatusError` subclasses (`UnexpectedRedirectError` for a 3xx),
         `APIConnectionError` (`APITimeoutError`, `RedirectError`) or
         `ResponseValidationError` (`ResponseTooLargeError`); nothing from aiohttp.
@@ -147,6 +150,9 @@ class Transport:
                 self._urls.clear()
             url = self._urls[path] = self.base_url.joinpath(*path)
         admission, pacing = self._admission, self.pacing
+        options = options or self.options
+        retry = options.retry
+        params = options.params(params)
         retries_done = 0
         while True:
             status: int | None = None
@@ -160,7 +166,7 @@ class Transport:
                 sent_at = pacing.clock()
                 self.requests_sent += 1
                 try:
-                    status, headers, raw = await self._send(method, url, rel, params, body)
+                    status, headers, raw = await self._send(method, url, rel, params, body, options)
                 except APIConnectionError as err:
                     failure, error = _failure_of(err), err
                 else:
@@ -187,8 +193,8 @@ class Transport:
                 if status < 400:
                     raise self._redirect_error(method, rel, status, headers, raw)
                 retry_after = parse_retry_after(headers.get("Retry-After"))
-                error = self._status_error(method, rel, status, raw, retry_after)
-            delay = self.retry.delay(
+                error = self._status_error(method, rel, status, headers, raw, retry_after)
+            delay = retry.delay(
                 method=method,
                 retries_done=retries_done,
                 status=status,
@@ -205,7 +211,7 @@ class Transport:
                 rel,
                 delay,
                 retries_done,
-                self.retry.max_retries,
+                retry.max_retries,
                 error,
             )
             if status in _PAUSE_STATUSES:
@@ -214,12 +220,21 @@ class Transport:
                 await asyncio.sleep(delay)
 
     async def _send(
-        self, method: str, url: URL, rel: str, params: Mapping[str, str] | None, body: Body
+        self,
+        method: str,
+        url: URL,
+        rel: str,
+        params: Mapping[str, str] | None,
+        body: Body,
+        options: Options,
     ) -> tuple[int, Mapping[str, str], bytes]:
+        headers = self._headers
+        if options.headers:
+            headers = {**headers, **dict(options.headers)}
         kwargs: dict[str, Any] = {
             "params": params,
-            "headers": self._headers,
-            "timeout": self._timeout,
+            "headers": headers,
+            "timeout": options.client_timeout,
             # Per request, so a caller's session made with raise_for_status=True behaves
             # like any other: error statuses come back here, to be typed and retried.
             "raise_for_status": False,
@@ -229,10 +244,14 @@ class Transport:
             kwargs["data"] = body()
         elif body is not None:
             kwargs["json"] = body
-        with map_aiohttp_errors(method, rel, timeout=self._timeout.total, redact=self._redact):
+        with map_aiohttp_errors(method, rel, timeout=options.timeout, redact=self._redact):
             async with self._session.request(method, url, **kwargs) as resp:
                 raw = await read_body(resp, limit=self._max_response_bytes, method=method, path=rel)
                 return resp.status, resp.headers, raw
+
+    def _headers_of(self, headers: Mapping[str, str]) -> CIMultiDict[str]:
+        """An answer's headers for an error, with the token redacted."""
+        return CIMultiDict((name, self._redact(value)) for name, value in headers.items())
 
     def _text(self, raw: bytes) -> str:
         """A body as text, with the token redacted (servers echo what they were sent)."""
@@ -254,6 +273,7 @@ class Transport:
                 method=method,
                 path=rel,
                 status=status,
+                headers=self._headers_of(headers),
             )
         try:
             return _json.loads(raw)
@@ -265,6 +285,7 @@ class Transport:
                 method=method,
                 path=rel,
                 status=status,
+                headers=self._headers_of(headers),
             ) from err
 
     def _redirect_error(
@@ -278,10 +299,17 @@ class Transport:
             path=rel,
             errors=[],
             body=self._text(raw),
+            headers=self._headers_of(headers),
         )
 
     def _status_error(
-        self, method: str, rel: str, status: int, raw: bytes, retry_after: float | None
+        self,
+        method: str,
+        rel: str,
+        status: int,
+        headers: Mapping[str, str],
+        raw: bytes,
+        retry_after: float | None,
     ) -> APIStatusError:
         # Redacted before parsing, so neither `body` nor the parsed `errors` hold the token.
         # The redaction marker has no JSON special character: JSON stays JSON.
@@ -296,6 +324,7 @@ class Transport:
             "path": rel,
             "errors": parse_error_details(decoded),
             "body": text,
+            "headers": self._headers_of(headers),
         }
         if cls is RateLimitError:
             return RateLimitError(retry_after=retry_after, **kwargs)

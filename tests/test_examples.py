@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -215,7 +216,14 @@ async def test_both_apps_answer_alike(
     for serve in (serve_fastapi(fastapi_app), serve_aiohttp(aiohttp_app)):
         async with serve as running:
             answers.append([await running.get(path) for path in paths])
-    assert answers[0] == answers[1]
+    # Each answer of the fake has its own request id, which both apps quote.
+    sent = {r.request_id for r in fake.requests}
+    quoted = [re.findall(r"\[request id ([^\]]+)\]", str(a[2].body)) for a in answers]
+    assert all(len(ids) == 1 and ids[0] in sent for ids in quoted)
+    assert answers[0] != answers[1]
+    same = [[re.sub(r"\[request id [^\]]+\]", "", str(r.body)) for r in a] for a in answers]
+    assert same[0] == same[1]
+    assert [r.status for r in answers[0]] == [r.status for r in answers[1]] == [200, 200, 404]
 
 
 # -- lifecycle ------------------------------------------------------------------------------

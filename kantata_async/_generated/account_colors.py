@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Final, TypedDict, Unpack
 
 from .._models.base import ABSENT, Model, define, model
+from .._options import Timeout
 from .._pagination import ListRequest
 from .._query import Kind
 from ..resources._base import Resource
@@ -57,7 +58,12 @@ class AccountColors(Resource[AccountColor]):
         order: str | None = None,
         per_page: int | None = None,
         only: Sequence[str | int] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **filters: Unpack[AccountColorFilters],
     ) -> ListRequest[AccountColor]:
         """`GET /account_colors`."""
-        return self._list_request(filters, include, optional_fields, order, per_page, only)
+        return self._with(timeout, extra_headers, extra_query)._list_request(
+            filters, include, optional_fields, order, per_page, only
+        )

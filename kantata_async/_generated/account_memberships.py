@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, TypedDict, Unpack
 
 from .._models.base import ABSENT, Many, Model, One, define, model
+from .._options import Timeout
 from .._pagination import ListRequest
 from .._query import BodyKind, Kind, WriteBody
 from ..resources._base import Resource
@@ -211,10 +212,15 @@ class AccountMemberships(Resource[AccountMembership]):
         order: str | None = None,
         per_page: int | None = None,
         only: Sequence[str | int] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **filters: Unpack[AccountMembershipFilters],
     ) -> ListRequest[AccountMembership]:
         """`GET /account_memberships`."""
-        return self._list_request(filters, include, optional_fields, order, per_page, only)
+        return self._with(timeout, extra_headers, extra_query)._list_request(
+            filters, include, optional_fields, order, per_page, only
+        )
 
     async def get(
         self,
@@ -222,23 +228,40 @@ class AccountMemberships(Resource[AccountMembership]):
         *,
         include: Sequence[str] | None = None,
         optional_fields: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> AccountMembership:
         """`GET /account_memberships/{id}`."""
-        return await self._get(id, include, optional_fields)
+        return await self._with(timeout, extra_headers, extra_query)._get(
+            id, include, optional_fields
+        )
 
     async def update(
         self,
         id: str | int,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[AccountMembershipUpdate],
     ) -> AccountMembership:
         """`PUT /account_memberships/{id}` with the fields given."""
-        return await self._update(id, UPDATE, fields, include)
+        return await self._with(timeout, extra_headers, extra_query)._update(
+            id, UPDATE, fields, include
+        )
 
-    async def delete(self, id: str | int) -> None:
+    async def delete(
+        self,
+        id: str | int,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> None:
         """`DELETE /account_memberships/{id}`; the graph forgets the record."""
-        await self._delete(id)
+        await self._with(timeout, extra_headers, extra_query)._delete(id)
 
     async def disable(
         self,
@@ -246,9 +269,12 @@ class AccountMemberships(Resource[AccountMembership]):
         *,
         include: Sequence[str] | None = None,
         optional_fields: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> AccountMembership:
         """`PUT /account_memberships/{id}/disable`."""
-        return await self._act_record(
+        return await self._with(timeout, extra_headers, extra_query)._act_record(
             "PUT",
             (
                 self._id(id),
@@ -266,9 +292,12 @@ class AccountMemberships(Resource[AccountMembership]):
         *,
         include: Sequence[str] | None = None,
         optional_fields: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> AccountMembership:
         """`PUT /account_memberships/{id}/enable`."""
-        return await self._act_record(
+        return await self._with(timeout, extra_headers, extra_query)._act_record(
             "PUT",
             (
                 self._id(id),

@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final, TypedDict, Unpack
 
 from .._models.base import Record
+from .._options import Timeout
 from .._query import Kind
 from ..resources._base import Resource
 
@@ -34,7 +36,11 @@ class Currencies(Resource[Record]):
 
     async def list(
         self,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **filters: Unpack[CurrenciesFilters],
     ) -> Any:
         """`GET /currencies`: its answer as decoded JSON (it is not an envelope)."""
-        return await self._list_raw(filters)
+        return await self._with(timeout, extra_headers, extra_query)._list_raw(filters)

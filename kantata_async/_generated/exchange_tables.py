@@ -4,10 +4,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final, TypedDict, Unpack
 
 from .._models.base import Model, define, model
+from .._options import Timeout
 from .._pagination import ListRequest
 from .._query import Kind
 from ..resources._base import Resource
@@ -44,10 +45,15 @@ class ExchangeTables(Resource[ExchangeTable]):
         order: str | None = None,
         per_page: int | None = None,
         only: Sequence[str | int] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **filters: Unpack[ExchangeTableFilters],
     ) -> ListRequest[ExchangeTable]:
         """`GET /foreign_exchange/exchange_tables`."""
-        return self._list_request(filters, include, optional_fields, order, per_page, only)
+        return self._with(timeout, extra_headers, extra_query)._list_request(
+            filters, include, optional_fields, order, per_page, only
+        )
 
     async def get(
         self,
@@ -55,18 +61,26 @@ class ExchangeTables(Resource[ExchangeTable]):
         *,
         include: Sequence[str] | None = None,
         optional_fields: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> ExchangeTable:
         """`GET /foreign_exchange/exchange_tables/{id}`."""
-        return await self._get(id, include, optional_fields)
+        return await self._with(timeout, extra_headers, extra_query)._get(
+            id, include, optional_fields
+        )
 
     async def import_exchange_tables(
         self,
         id: str | int,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> Model:
         """`POST /foreign_exchange/exchange_tables/{id}/rates`."""
-        return await self._act_other(
+        return await self._with(timeout, extra_headers, extra_query)._act_other(
             "POST",
             (
                 self._id(id),
@@ -83,9 +97,12 @@ class ExchangeTables(Resource[ExchangeTable]):
         id: str | int,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> Model:
         """`GET /foreign_exchange/exchange_tables/{id}/rates`."""
-        return await self._act_other(
+        return await self._with(timeout, extra_headers, extra_query)._act_other(
             "GET",
             (
                 self._id(id),

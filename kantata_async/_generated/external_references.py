@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final, Required, TypedDict, Unpack
 
 from .._models.base import ABSENT, Model, One, define, model
+from .._options import Timeout
 from .._pagination import ListRequest
 from .._query import BodyKind, Kind, WriteBody
 from ..resources._base import Resource
@@ -128,22 +129,37 @@ class ExternalReferences(Resource[ExternalReference]):
         order: str | None = None,
         per_page: int | None = None,
         only: Sequence[str | int] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **filters: Unpack[ExternalReferenceFilters],
     ) -> ListRequest[ExternalReference]:
         """`GET /external_references`."""
-        return self._list_request(filters, include, optional_fields, order, per_page, only)
+        return self._with(timeout, extra_headers, extra_query)._list_request(
+            filters, include, optional_fields, order, per_page, only
+        )
 
-    async def delete(self, id: str | int) -> None:
+    async def delete(
+        self,
+        id: str | int,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> None:
         """`DELETE /external_references/{id}`; the graph forgets the record."""
-        await self._delete(id)
+        await self._with(timeout, extra_headers, extra_query)._delete(id)
 
     async def create_or_update(
         self,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[ExternalReferenceCreateOrUpdate],
     ) -> ExternalReference:
         """`POST /external_references/create_or_update`."""
-        return await self._act_record(
+        return await self._with(timeout, extra_headers, extra_query)._act_record(
             "POST", ("create_or_update",), CREATE_OR_UPDATE, fields, include
         )

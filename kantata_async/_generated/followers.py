@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final, Required, TypedDict, Unpack
 
 from .._models.base import Record
+from .._options import Timeout
 from .._query import BodyKind, Kind, WriteBody
 from ..resources._base import Resource
 
@@ -42,22 +44,48 @@ class Followers(Resource[Record]):
 
     async def list(
         self,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **filters: Unpack[FollowersFilters],
     ) -> Any:
         """`GET /story_follows`: its answer as decoded JSON (it is not an envelope)."""
-        return await self._list_raw(filters)
+        return await self._with(timeout, extra_headers, extra_query)._list_raw(filters)
 
-    async def get(self, id: str | int) -> Any:
+    async def get(
+        self,
+        id: str | int,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> Any:
         """`GET /story_follows/{id}`: its answer as decoded JSON."""
-        return await self._act_raw("GET", (self._id(id),), None, {})
+        return await self._with(timeout, extra_headers, extra_query)._act_raw(
+            "GET", (self._id(id),), None, {}
+        )
 
     async def create(
         self,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[FollowersCreate],
     ) -> Any:
         """`POST /story_follows`: its answer as decoded JSON."""
-        return await self._act_raw("POST", (), CREATE, fields)
+        return await self._with(timeout, extra_headers, extra_query)._act_raw(
+            "POST", (), CREATE, fields
+        )
 
-    async def delete(self, id: str | int) -> None:
+    async def delete(
+        self,
+        id: str | int,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> None:
         """`DELETE /story_follows/{id}`; the graph forgets the record."""
-        await self._delete(id)
+        await self._with(timeout, extra_headers, extra_query)._delete(id)

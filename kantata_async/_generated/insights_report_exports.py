@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any, Final, Required, TypedDict, Unpack
 
 from .._models.base import Record
+from .._options import Timeout
 from .._query import BodyKind, Kind, WriteBody
 from ..resources._base import Resource
 
@@ -71,40 +72,76 @@ class InsightsReportExports(Resource[Record]):
 
     async def list(
         self,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **filters: Unpack[InsightsReportExportsFilters],
     ) -> Any:
         """`GET /scheduled_jobs/insights_report_exports`: its answer as decoded JSON (it is not an envelope)."""
-        return await self._list_raw(filters)
+        return await self._with(timeout, extra_headers, extra_query)._list_raw(filters)
 
-    async def get(self, id: str | int) -> Any:
+    async def get(
+        self,
+        id: str | int,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> Any:
         """`GET /scheduled_jobs/insights_report_exports/{id}`: its answer as decoded JSON."""
-        return await self._act_raw("GET", (self._id(id),), None, {})
+        return await self._with(timeout, extra_headers, extra_query)._act_raw(
+            "GET", (self._id(id),), None, {}
+        )
 
     async def create(
         self,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[InsightsReportExportsCreate],
     ) -> Any:
         """`POST /scheduled_jobs/insights_report_exports`: its answer as decoded JSON."""
-        return await self._act_raw("POST", (), CREATE, fields)
+        return await self._with(timeout, extra_headers, extra_query)._act_raw(
+            "POST", (), CREATE, fields
+        )
 
     async def update(
         self,
         id: str | int,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[InsightsReportExportsUpdate],
     ) -> Any:
         """`PUT /scheduled_jobs/insights_report_exports/{id}`: its answer as decoded JSON."""
-        return await self._act_raw("PUT", (self._id(id),), UPDATE, fields)
+        return await self._with(timeout, extra_headers, extra_query)._act_raw(
+            "PUT", (self._id(id),), UPDATE, fields
+        )
 
-    async def delete(self, id: str | int) -> None:
+    async def delete(
+        self,
+        id: str | int,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> None:
         """`DELETE /scheduled_jobs/insights_report_exports/{id}`; the graph forgets the record."""
-        await self._delete(id)
+        await self._with(timeout, extra_headers, extra_query)._delete(id)
 
     async def results_latest(
         self,
         insights_report_export_id: str | int,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> Any:
         """`GET /scheduled_jobs/insights_report_exports/{insights_report_export_id}/results/latest`."""
-        return await self._act_raw(
+        return await self._with(timeout, extra_headers, extra_query)._act_raw(
             "GET",
             (
                 self._id(insights_report_export_id),

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Final, Required, TypedDict, Unpack
 
 from .._models.base import ABSENT, Many, Model, One, define, model
+from .._options import Timeout
 from .._pagination import ListRequest
 from .._query import BodyKind, Kind, WriteBody
 from ..resources._base import Resource
@@ -204,10 +205,15 @@ class ProjectAccountingRecords(Resource[ProjectAccountingRecord]):
         order: str | None = None,
         per_page: int | None = None,
         only: Sequence[str | int] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **filters: Unpack[ProjectAccountingRecordFilters],
     ) -> ListRequest[ProjectAccountingRecord]:
         """`GET /project_accounting_records`."""
-        return self._list_request(filters, include, optional_fields, order, per_page, only)
+        return self._with(timeout, extra_headers, extra_query)._list_request(
+            filters, include, optional_fields, order, per_page, only
+        )
 
     async def get(
         self,
@@ -215,39 +221,64 @@ class ProjectAccountingRecords(Resource[ProjectAccountingRecord]):
         *,
         include: Sequence[str] | None = None,
         optional_fields: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> ProjectAccountingRecord:
         """`GET /project_accounting_records/{id}`."""
-        return await self._get(id, include, optional_fields)
+        return await self._with(timeout, extra_headers, extra_query)._get(
+            id, include, optional_fields
+        )
 
     async def create(
         self,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[ProjectAccountingRecordCreate],
     ) -> ProjectAccountingRecord:
         """`POST /project_accounting_records` with the fields given."""
-        return await self._create(CREATE, fields, include)
+        return await self._with(timeout, extra_headers, extra_query)._create(
+            CREATE, fields, include
+        )
 
     async def soft_delete_project_accounting_record(
         self,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> ProjectAccountingRecord:
         """`PUT /project_accounting_records/delete`."""
-        return await self._act_record("PUT", ("delete",), None, {}, include)
+        return await self._with(timeout, extra_headers, extra_query)._act_record(
+            "PUT", ("delete",), None, {}, include
+        )
 
     async def export_to_csv(
         self,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> ProjectAccountingRecord:
         """`GET /project_accounting_records/export_to_csv`."""
-        return await self._act_record("GET", ("export_to_csv",), None, {}, include)
+        return await self._with(timeout, extra_headers, extra_query)._act_record(
+            "GET", ("export_to_csv",), None, {}, include
+        )
 
     async def import_csv(
         self,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> ProjectAccountingRecord:
         """`POST /project_accounting_records/import_csv`."""
-        return await self._act_record("POST", ("import_csv",), None, {}, include)
+        return await self._with(timeout, extra_headers, extra_query)._act_record(
+            "POST", ("import_csv",), None, {}, include
+        )

@@ -4,10 +4,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, TypedDict, Unpack
 
 from .._models.base import ABSENT, Model, define, model
+from .._options import Timeout
 from .._pagination import ListRequest
 from .._query import Kind
 from ..resources._base import Resource
@@ -50,10 +51,13 @@ class RateCardTableRows(Resource[RateCardTableRow]):
         optional_fields: Sequence[str] | None = None,
         order: str | None = None,
         per_page: int | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **filters: Unpack[RateCardTableRowFilters],
     ) -> ListRequest[RateCardTableRow]:
         """`GET /rate_card_set_versions/{rate_card_set_version_id}/rate_card_table_rows`."""
-        return self._list_request(
+        return self._with(timeout, extra_headers, extra_query)._list_request(
             filters,
             include,
             optional_fields,

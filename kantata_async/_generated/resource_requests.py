@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Final, Required, TypedDict, Unpack
 
 from .._models.base import ABSENT, Many, Model, One, define, model
+from .._options import Timeout
 from .._pagination import ListRequest
 from .._query import BodyKind, Kind, WriteBody
 from ..resources._base import Resource
@@ -137,10 +138,15 @@ class ResourceRequests(Resource[ResourceRequest]):
         order: str | None = None,
         per_page: int | None = None,
         only: Sequence[str | int] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **filters: Unpack[ResourceRequestFilters],
     ) -> ListRequest[ResourceRequest]:
         """`GET /resource_requests`."""
-        return self._list_request(filters, include, optional_fields, order, per_page, only)
+        return self._with(timeout, extra_headers, extra_query)._list_request(
+            filters, include, optional_fields, order, per_page, only
+        )
 
     async def get(
         self,
@@ -148,38 +154,56 @@ class ResourceRequests(Resource[ResourceRequest]):
         *,
         include: Sequence[str] | None = None,
         optional_fields: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> ResourceRequest:
         """`GET /resource_requests/{id}`."""
-        return await self._get(id, include, optional_fields)
+        return await self._with(timeout, extra_headers, extra_query)._get(
+            id, include, optional_fields
+        )
 
     async def create(
         self,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[ResourceRequestCreate],
     ) -> ResourceRequest:
         """`POST /resource_requests` with the fields given."""
-        return await self._create(CREATE, fields, include)
+        return await self._with(timeout, extra_headers, extra_query)._create(
+            CREATE, fields, include
+        )
 
     async def update(
         self,
         id: str | int,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[ResourceRequestUpdate],
     ) -> ResourceRequest:
         """`PUT /resource_requests/{id}` with the fields given."""
-        return await self._update(id, UPDATE, fields, include)
+        return await self._with(timeout, extra_headers, extra_query)._update(
+            id, UPDATE, fields, include
+        )
 
     async def update_approver(
         self,
         id: str | int,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[ResourceRequestUpdateApprover],
     ) -> ResourceRequest:
         """`PUT /resource_requests/{id}/update_approver`."""
-        return await self._act_record(
+        return await self._with(timeout, extra_headers, extra_query)._act_record(
             "PUT",
             (
                 self._id(id),

@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, TypedDict, Unpack
 
 from .._models.base import ABSENT, Model, One, define, model
+from .._options import Timeout
 from .._pagination import ListRequest
 from .._query import Kind
 from ..resources._base import Resource
@@ -81,10 +82,15 @@ class StoryDependencies(Resource[StoryDependency]):
         order: str | None = None,
         per_page: int | None = None,
         only: Sequence[str | int] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **filters: Unpack[StoryDependencyFilters],
     ) -> ListRequest[StoryDependency]:
         """`GET /story_dependencies`."""
-        return self._list_request(filters, include, optional_fields, order, per_page, only)
+        return self._with(timeout, extra_headers, extra_query)._list_request(
+            filters, include, optional_fields, order, per_page, only
+        )
 
     async def get(
         self,
@@ -92,6 +98,11 @@ class StoryDependencies(Resource[StoryDependency]):
         *,
         include: Sequence[str] | None = None,
         optional_fields: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> StoryDependency:
         """`GET /story_dependencies/{id}`."""
-        return await self._get(id, include, optional_fields)
+        return await self._with(timeout, extra_headers, extra_query)._get(
+            id, include, optional_fields
+        )

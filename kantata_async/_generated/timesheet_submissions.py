@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Final, Required, TypedDict, Unpack
 
 from .._models.base import ABSENT, Many, Model, One, define, model
+from .._options import Timeout
 from .._pagination import ListRequest
 from .._query import BodyKind, Kind, WriteBody
 from ..resources._base import Resource
@@ -192,10 +193,15 @@ class TimesheetSubmissions(Resource[TimesheetSubmission]):
         order: str | None = None,
         per_page: int | None = None,
         only: Sequence[str | int] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **filters: Unpack[TimesheetSubmissionFilters],
     ) -> ListRequest[TimesheetSubmission]:
         """`GET /timesheet_submissions`."""
-        return self._list_request(filters, include, optional_fields, order, per_page, only)
+        return self._with(timeout, extra_headers, extra_query)._list_request(
+            filters, include, optional_fields, order, per_page, only
+        )
 
     async def get(
         self,
@@ -203,28 +209,41 @@ class TimesheetSubmissions(Resource[TimesheetSubmission]):
         *,
         include: Sequence[str] | None = None,
         optional_fields: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> TimesheetSubmission:
         """`GET /timesheet_submissions/{id}`."""
-        return await self._get(id, include, optional_fields)
+        return await self._with(timeout, extra_headers, extra_query)._get(
+            id, include, optional_fields
+        )
 
     async def create(
         self,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[TimesheetSubmissionCreate],
     ) -> TimesheetSubmission:
         """`POST /timesheet_submissions` with the fields given."""
-        return await self._create(CREATE, fields, include)
+        return await self._with(timeout, extra_headers, extra_query)._create(
+            CREATE, fields, include
+        )
 
     async def approve(
         self,
         id: str | int,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[TimesheetSubmissionApprove],
     ) -> TimesheetSubmission:
         """`PUT /timesheet_submissions/{id}/approve`."""
-        return await self._act_record(
+        return await self._with(timeout, extra_headers, extra_query)._act_record(
             "PUT",
             (
                 self._id(id),
@@ -240,10 +259,13 @@ class TimesheetSubmissions(Resource[TimesheetSubmission]):
         id: str | int,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[TimesheetSubmissionCancel],
     ) -> TimesheetSubmission:
         """`PUT /timesheet_submissions/{id}/cancel`."""
-        return await self._act_record(
+        return await self._with(timeout, extra_headers, extra_query)._act_record(
             "PUT",
             (
                 self._id(id),
@@ -259,10 +281,13 @@ class TimesheetSubmissions(Resource[TimesheetSubmission]):
         id: str | int,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[TimesheetSubmissionReject],
     ) -> TimesheetSubmission:
         """`PUT /timesheet_submissions/{id}/reject`."""
-        return await self._act_record(
+        return await self._with(timeout, extra_headers, extra_query)._act_record(
             "PUT",
             (
                 self._id(id),

@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, Required, TypedDict, Unpack
 
 from .._models.base import ABSENT, Model, One, define, model
+from .._options import Timeout
 from .._pagination import ListRequest
 from .._query import BodyKind, Kind, WriteBody
 from ..resources._base import Resource
@@ -80,20 +81,37 @@ class UserGroupMemberships(Resource[UserWorkspaceGroup]):
         order: str | None = None,
         per_page: int | None = None,
         only: Sequence[str | int] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **filters: Unpack[UserWorkspaceGroupFilters],
     ) -> ListRequest[UserWorkspaceGroup]:
         """`GET /user_group_memberships`."""
-        return self._list_request(filters, include, optional_fields, order, per_page, only)
+        return self._with(timeout, extra_headers, extra_query)._list_request(
+            filters, include, optional_fields, order, per_page, only
+        )
 
     async def create(
         self,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[UserWorkspaceGroupCreate],
     ) -> UserWorkspaceGroup:
         """`POST /user_group_memberships` with the fields given."""
-        return await self._create(CREATE, fields, include)
+        return await self._with(timeout, extra_headers, extra_query)._create(
+            CREATE, fields, include
+        )
 
-    async def delete(self, id: str | int) -> None:
+    async def delete(
+        self,
+        id: str | int,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> None:
         """`DELETE /user_group_memberships/{id}`; the graph forgets the record."""
-        await self._delete(id)
+        await self._with(timeout, extra_headers, extra_query)._delete(id)

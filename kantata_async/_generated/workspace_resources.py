@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Required, TypedDict, Unpack
 
 from .._models.base import ABSENT, Many, Model, One, define, model
+from .._options import Timeout
 from .._pagination import ListRequest
 from .._query import BodyKind, Kind, WriteBody
 from ..resources._base import Resource
@@ -219,10 +220,15 @@ class WorkspaceResources(Resource[WorkspaceResource]):
         order: str | None = None,
         per_page: int | None = None,
         only: Sequence[str | int] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **filters: Unpack[WorkspaceResourceFilters],
     ) -> ListRequest[WorkspaceResource]:
         """`GET /workspace_resources`."""
-        return self._list_request(filters, include, optional_fields, order, per_page, only)
+        return self._with(timeout, extra_headers, extra_query)._list_request(
+            filters, include, optional_fields, order, per_page, only
+        )
 
     async def get(
         self,
@@ -230,45 +236,77 @@ class WorkspaceResources(Resource[WorkspaceResource]):
         *,
         include: Sequence[str] | None = None,
         optional_fields: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> WorkspaceResource:
         """`GET /workspace_resources/{id}`."""
-        return await self._get(id, include, optional_fields)
+        return await self._with(timeout, extra_headers, extra_query)._get(
+            id, include, optional_fields
+        )
 
     async def create(
         self,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[WorkspaceResourceCreate],
     ) -> WorkspaceResource:
         """`POST /workspace_resources` with the fields given."""
-        return await self._create(CREATE, fields, include)
+        return await self._with(timeout, extra_headers, extra_query)._create(
+            CREATE, fields, include
+        )
 
     async def update(
         self,
         id: str | int,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[WorkspaceResourceUpdate],
     ) -> WorkspaceResource:
         """`PUT /workspace_resources/{id}` with the fields given."""
-        return await self._update(id, UPDATE, fields, include)
+        return await self._with(timeout, extra_headers, extra_query)._update(
+            id, UPDATE, fields, include
+        )
 
-    async def delete(self, id: str | int) -> None:
+    async def delete(
+        self,
+        id: str | int,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> None:
         """`DELETE /workspace_resources/{id}`; the graph forgets the record."""
-        await self._delete(id)
+        await self._with(timeout, extra_headers, extra_query)._delete(id)
 
     async def create_workspace_resource_allocations_from_scheduled_hours(
         self,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> Any:
         """`POST /workspace_resources/allocations_matching_scheduled_hours`."""
-        return await self._act_raw("POST", ("allocations_matching_scheduled_hours",), None, {})
+        return await self._with(timeout, extra_headers, extra_query)._act_raw(
+            "POST", ("allocations_matching_scheduled_hours",), None, {}
+        )
 
     async def create_workspace_resource_allocations_from_scheduled_hours_by_id(
         self,
         id: str | int,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> Any:
         """`POST /workspace_resources/{id}/allocations_matching_scheduled_hours`."""
-        return await self._act_raw(
+        return await self._with(timeout, extra_headers, extra_query)._act_raw(
             "POST",
             (
                 self._id(id),

@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, Required, TypedDict, Unpack
 
 from .._models.base import ABSENT, Model, One, define, model
+from .._options import Timeout
 from .._pagination import ListRequest
 from .._query import BodyKind, Kind, WriteBody
 from ..resources._base import Resource
@@ -90,10 +91,15 @@ class WorkspaceStatusChanges(Resource[WorkspaceStatusChange]):
         order: str | None = None,
         per_page: int | None = None,
         only: Sequence[str | int] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **filters: Unpack[WorkspaceStatusChangeFilters],
     ) -> ListRequest[WorkspaceStatusChange]:
         """`GET /workspace_status_changes`."""
-        return self._list_request(filters, include, optional_fields, order, per_page, only)
+        return self._with(timeout, extra_headers, extra_query)._list_request(
+            filters, include, optional_fields, order, per_page, only
+        )
 
     async def get(
         self,
@@ -101,15 +107,25 @@ class WorkspaceStatusChanges(Resource[WorkspaceStatusChange]):
         *,
         include: Sequence[str] | None = None,
         optional_fields: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> WorkspaceStatusChange:
         """`GET /workspace_status_changes/{id}`."""
-        return await self._get(id, include, optional_fields)
+        return await self._with(timeout, extra_headers, extra_query)._get(
+            id, include, optional_fields
+        )
 
     async def create(
         self,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[WorkspaceStatusChangeCreate],
     ) -> WorkspaceStatusChange:
         """`POST /workspace_status_changes` with the fields given."""
-        return await self._create(CREATE, fields, include)
+        return await self._with(timeout, extra_headers, extra_query)._create(
+            CREATE, fields, include
+        )

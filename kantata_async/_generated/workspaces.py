@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Required, TypedDict, Unpack
 
 from .._models.base import ABSENT, Many, Model, One, define, model
+from .._options import Timeout
 from .._pagination import ListRequest
 from .._query import BodyKind, Kind, WriteBody
 from ..resources._base import Resource
@@ -729,10 +730,15 @@ class Workspaces(Resource[Workspace]):
         order: str | None = None,
         per_page: int | None = None,
         only: Sequence[str | int] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **filters: Unpack[WorkspaceFilters],
     ) -> ListRequest[Workspace]:
         """`GET /workspaces`."""
-        return self._list_request(filters, include, optional_fields, order, per_page, only)
+        return self._with(timeout, extra_headers, extra_query)._list_request(
+            filters, include, optional_fields, order, per_page, only
+        )
 
     async def get(
         self,
@@ -740,32 +746,54 @@ class Workspaces(Resource[Workspace]):
         *,
         include: Sequence[str] | None = None,
         optional_fields: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> Workspace:
         """`GET /workspaces/{id}`."""
-        return await self._get(id, include, optional_fields)
+        return await self._with(timeout, extra_headers, extra_query)._get(
+            id, include, optional_fields
+        )
 
     async def create(
         self,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[WorkspaceCreate],
     ) -> Workspace:
         """`POST /workspaces` with the fields given."""
-        return await self._create(CREATE, fields, include)
+        return await self._with(timeout, extra_headers, extra_query)._create(
+            CREATE, fields, include
+        )
 
     async def update(
         self,
         id: str | int,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[WorkspaceUpdate],
     ) -> Workspace:
         """`PUT /workspaces/{id}` with the fields given."""
-        return await self._update(id, UPDATE, fields, include)
+        return await self._with(timeout, extra_headers, extra_query)._update(
+            id, UPDATE, fields, include
+        )
 
-    async def delete(self, id: str | int) -> None:
+    async def delete(
+        self,
+        id: str | int,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> None:
         """`DELETE /workspaces/{id}`; the graph forgets the record."""
-        await self._delete(id)
+        await self._with(timeout, extra_headers, extra_query)._delete(id)
 
     async def apply_template(
         self,
@@ -773,10 +801,13 @@ class Workspaces(Resource[Workspace]):
         *,
         include: Sequence[str] | None = None,
         optional_fields: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[WorkspaceApplyTemplate],
     ) -> Workspace:
         """`PUT /workspaces/{id}/apply_template`."""
-        return await self._act_record(
+        return await self._with(timeout, extra_headers, extra_query)._act_record(
             "PUT",
             (
                 self._id(id),
@@ -793,10 +824,13 @@ class Workspaces(Resource[Workspace]):
         id: str | int,
         *,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[WorkspaceInvite],
     ) -> Model:
         """`POST /workspaces/{id}/invite`."""
-        return await self._act_other(
+        return await self._with(timeout, extra_headers, extra_query)._act_other(
             "POST",
             (
                 self._id(id),
@@ -811,9 +845,13 @@ class Workspaces(Resource[Workspace]):
     async def permissions(
         self,
         id: str | int,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> Any:
         """`GET /workspaces/{id}/permissions`."""
-        return await self._act_raw(
+        return await self._with(timeout, extra_headers, extra_query)._act_raw(
             "GET",
             (
                 self._id(id),
@@ -829,10 +867,13 @@ class Workspaces(Resource[Workspace]):
         *,
         include: Sequence[str] | None = None,
         optional_fields: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[WorkspaceToggleExpenseApprovals],
     ) -> Workspace:
         """`PUT /workspaces/{id}/toggle_expense_approvals`."""
-        return await self._act_record(
+        return await self._with(timeout, extra_headers, extra_query)._act_record(
             "PUT",
             (
                 self._id(id),
@@ -850,10 +891,13 @@ class Workspaces(Resource[Workspace]):
         *,
         include: Sequence[str] | None = None,
         optional_fields: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
         **fields: Unpack[WorkspaceToggleTimeApprovals],
     ) -> Workspace:
         """`PUT /workspaces/{id}/toggle_time_approvals`."""
-        return await self._act_record(
+        return await self._with(timeout, extra_headers, extra_query)._act_record(
             "PUT",
             (
                 self._id(id),
@@ -871,9 +915,12 @@ class Workspaces(Resource[Workspace]):
         *,
         include: Sequence[str] | None = None,
         optional_fields: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> Workspace:
         """`PUT /workspaces/{id}/unarchive_with_approvals`."""
-        return await self._act_record(
+        return await self._with(timeout, extra_headers, extra_query)._act_record(
             "PUT",
             (
                 self._id(id),

@@ -9,11 +9,12 @@ three hooks: `_check_filters`, `_check_write` and `_after_write`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, cast
 
 from .._errors import PayloadError, ResponseValidationError
 from .._graph import Graph, Ticket
 from .._models.base import Model
+from .._options import Timeout
 from .._pagination import ListRequest
 from .._query import (
     Kind,
@@ -83,6 +84,15 @@ class ClientAPI(Protocol):
     def redact(self, text: str) -> str:
         """`text` with the token blanked out."""
 
+    def with_options(
+        self,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> ClientAPI:
+        """This API with one call's options (itself when none is given)."""
+
     def resource(self, key: str) -> Resource[Model] | None:
         """The resource of top-level key `key`, if the API has one."""
 
@@ -123,6 +133,20 @@ class Resource(Generic[M]):
         None after a delete of a record the graph did not hold)."""
 
     # -- building -----------------------------------------------------------------------
+
+    def _with(
+        self,
+        timeout: Timeout | float | None,
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, str] | None,
+    ) -> Self:
+        """This resource, sending with one call's options (itself when none is given)."""
+        if timeout is None and extra_headers is None and extra_query is None:
+            return self
+        api = self._api.with_options(
+            timeout=timeout, extra_headers=extra_headers, extra_query=extra_query
+        )
+        return type(self)(api)
 
     @staticmethod
     def _id(value: str | int, name: str = "id") -> str:

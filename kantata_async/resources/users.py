@@ -24,6 +24,7 @@ from .._errors import ResponseValidationError
 from .._generated import users as generated
 from .._generated.users import User
 from .._models.capacity import Capacity
+from .._options import Timeout
 
 __all__ = ["Users"]
 
@@ -72,8 +73,18 @@ class Users(generated.Users):
         if reference is not None:
             _check_external_reference(reference)
 
-    async def capacity(self, id: str | int, *, start_date: date, end_date: date) -> Capacity:
+    async def capacity(
+        self,
+        id: str | int,
+        *,
+        start_date: date,
+        end_date: date,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> Capacity:
         """`GET /users/{id}/capacity`: hours of work capacity per day in a date range."""
+        api = self._with(timeout, extra_headers, extra_query)._api
         uid = self._id(id)
         for name, value in (("start_date", start_date), ("end_date", end_date)):
             if isinstance(value, datetime) or not isinstance(value, date):
@@ -81,7 +92,7 @@ class Users(generated.Users):
         if end_date < start_date:
             raise ValueError(f"end_date {end_date} is before start_date {start_date}")
         params = {"start_date": start_date.isoformat(), "end_date": end_date.isoformat()}
-        body = await self._api.request("GET", ("users", uid, "capacity"), params=params)
+        body = await api.request("GET", ("users", uid, "capacity"), params=params)
         try:
             return converter.structure(body, Capacity)
         except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as err:
@@ -100,6 +111,9 @@ class Users(generated.Users):
         filename: str | None = None,
         content_type: str | None = None,
         include: Sequence[str] | None = None,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> User:
         """`POST /users/{id}/profile_photo`: upload a new photo (multipart).
 
@@ -116,17 +130,26 @@ class Users(generated.Users):
 
         params, tree = self._read_params(include)
         path = ("users", uid, "profile_photo")
-        user: User = await self._one("POST", path, params=params, body=form, tree=tree)
+        users = self._with(timeout, extra_headers, extra_query)
+        user: User = await users._one("POST", path, params=params, body=form, tree=tree)
         return user
 
-    async def reset_profile_photo(self, id: str | int) -> None:
+    async def reset_profile_photo(
+        self,
+        id: str | int,
+        *,
+        timeout: Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> None:
         """`DELETE /users/{id}/profile_photo`: back to the default photo.
 
         The server does not say what the new `photo_path` is, so the graph's copy of the
         user drops the field (it reads as not loaded until the user is fetched again).
         """
         uid = self._id(id)
-        await self._api.request("DELETE", ("users", uid, "profile_photo"))
+        api = self._with(timeout, extra_headers, extra_query)._api
+        await api.request("DELETE", ("users", uid, "profile_photo"))
         user = self._api.graph.get(User, uid)
         if user is not None:
             user.__dict__.pop("photo_path", None)

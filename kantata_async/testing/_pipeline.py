@@ -14,6 +14,7 @@ import dataclasses
 import inspect
 import json
 import logging
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -136,11 +137,15 @@ class RequestPipeline:
         return record
 
     def _finish(self, record: RecordedRequest, response: web.Response) -> web.Response:
-        """Note the status on the recorded request (if it is still recorded)."""
+        """Give the answer its request id; note both on the recorded request (if it is still
+        recorded)."""
+        request_id = response.headers["X-Request-Id"] = str(uuid.uuid4())
         requests = self.requests
         for index in range(len(requests) - 1, -1, -1):
             if requests[index] is record:
-                requests[index] = dataclasses.replace(record, status=response.status)
+                requests[index] = dataclasses.replace(
+                    record, status=response.status, request_id=request_id
+                )
                 break
         return response
 

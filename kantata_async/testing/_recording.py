@@ -45,6 +45,8 @@ class RecordedRequest:
       `UploadedFile` for a file part. None for other bodies.
     - `status`: the status the server answered with; None while the request is in flight
       and when the connection was dropped without an answer.
+    - `request_id`: the `X-Request-Id` the answer carried (every answer carries one, as a
+      Rails app's do); None without an answer.
     - `received_at`: the event loop's clock (`loop.time()`) when the request arrived, for
       reasoning about backoff; compare two of them, never against a wall clock.
 
@@ -68,6 +70,7 @@ class RecordedRequest:
     query_string: str = ""
     status: int | None = None
     received_at: float = field(default=0.0, compare=False)
+    request_id: str | None = field(default=None, compare=False)
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """The value of header `name` (any case), or `default`."""

@@ -45,6 +45,17 @@ READ_ARGS = (
     "include: Sequence[str] | None = None",
     "optional_fields: Sequence[str] | None = None",
 )
+# Every method takes one call's options (as openai-python's do): `self._with(...)` applies them.
+OPTION_ARGS = tuple(
+    f"        {a},"
+    for a in (
+        "timeout: Timeout | float | None = None",
+        "extra_headers: Mapping[str, str] | None = None",
+        "extra_query: Mapping[str, str] | None = None",
+    )
+)
+WITH = "self._with(timeout, extra_headers, extra_query)"
+OPTION_NAMES = frozenset({"timeout", "extra_headers", "extra_query"})
 
 
 def camel(key: str) -> str:
@@ -119,6 +130,8 @@ def imports(coll: Collection, known: dict[str, Collection], text: str) -> str:
         lines.append(f"from .._query import {', '.join(query)}")
     base = [n for n in ("ABSENT", "Many", "Model", "One", "Record", "define", "model") if n in used]
     lines.append(f"from .._models.base import {', '.join(base)}")
+    if "Timeout" in used:
+        lines.append("from .._options import Timeout")
     if "Resource" in used:
         lines.append("from ..resources._base import Resource")
     if targets:
@@ -189,6 +202,8 @@ def _typed_dict(name: str, doc: str, params: list[Param], types: dict[str, str])
     if params:
         lines.append("")
     for p in params:
+        if p.name in OPTION_NAMES:  # it would collide with the methods' own keyword
+            raise ValueError(f"{name}.{p.name}: the name of a per-call option; rename it")
         kind = types[p.kind]
         lines.append(f"    {p.name}: " + (f"Required[{kind}]" if p.required else kind))
     return lines
@@ -249,10 +264,12 @@ def _list_method(coll: Collection) -> list[str]:
             "    async def list(",
             "        self,",
             *args,
+            "        *,",
+            *OPTION_ARGS,
             f"        **filters: Unpack[{type_name(coll)}Filters],",
             "    ) -> Any:",
             f'        """`GET {where}`: its answer as decoded JSON (it is not an envelope)."""',
-            f"        return await self._list_raw(filters{path})",
+            f"        return await {WITH}._list_raw(filters{path})",
         ]
     only = "" if coll.path_params else "        only: Sequence[str | int] | None = None,"
     return [
@@ -265,10 +282,11 @@ def _list_method(coll: Collection) -> list[str]:
         "        order: str | None = None,",
         "        per_page: int | None = None,",
         *([only] if only else []),
+        *OPTION_ARGS,
         f"        **filters: Unpack[{coll.model}Filters],",
         f"    ) -> ListRequest[{coll.model}]:",
         f'        """`GET {where}`."""',
-        "        return self._list_request(",
+        f"        return {WITH}._list_request(",
         "            filters, include, optional_fields, order, per_page"
         + (", only" if only else "")
         + path,
@@ -280,9 +298,14 @@ def _get_method(coll: Collection) -> list[str]:
     if coll.raw:
         return [
             "",
-            "    async def get(self, id: str | int) -> Any:",
+            "    async def get(",
+            "        self,",
+            "        id: str | int,",
+            "        *,",
+            *OPTION_ARGS,
+            "    ) -> Any:",
             f'        """`GET /{"/".join(coll.path)}/{{id}}`: its answer as decoded JSON."""',
-            '        return await self._act_raw("GET", (self._id(id),), None, {})',
+            f'        return await {WITH}._act_raw("GET", (self._id(id),), None, {{}})',
         ]
     return [
         "",
@@ -291,9 +314,10 @@ def _get_method(coll: Collection) -> list[str]:
         "        id: str | int,",
         "        *,",
         *(f"        {a}," for a in READ_ARGS),
+        *OPTION_ARGS,
         f"    ) -> {coll.model}:",
         f'        """`GET /{"/".join(coll.path)}/{{id}}`."""',
-        "        return await self._get(id, include, optional_fields)",
+        f"        return await {WITH}._get(id, include, optional_fields)",
     ]
 
 
@@ -307,13 +331,15 @@ def _write_method(coll: Collection, name: str, method: str, const: str, typed: s
             f"    async def {name}(",
             "        self,",
             *head,
+            "        *,",
+            *OPTION_ARGS,
             f"        **fields: Unpack[{typed}],",
             "    ) -> Any:",
             f'        """`{method} {where}`: its answer as decoded JSON."""',
-            f"        return await self._act_raw({method!r}, {segments}, {const}, fields)",
+            f"        return await {WITH}._act_raw({method!r}, {segments}, {const}, fields)",
         ]
-    call = f"self._update(id, {const}, fields, include)" if name == "update" else ""
-    call = call or f"self._create({const}, fields, include)"
+    call = f"_update(id, {const}, fields, include)" if name == "update" else ""
+    call = call or f"_create({const}, fields, include)"
     return [
         "",
         f"    async def {name}(",
@@ -321,10 +347,11 @@ def _write_method(coll: Collection, name: str, method: str, const: str, typed: s
         *head,
         "        *,",
         "        include: Sequence[str] | None = None,",
+        *OPTION_ARGS,
         f"        **fields: Unpack[{typed}],",
         f"    ) -> {coll.model}:",
         f'        """`{method} {where}` with the fields given."""',
-        f"        return await {call}",
+        f"        return await {WITH}.{call}",
     ]
 
 
@@ -332,16 +359,26 @@ def _delete_methods(coll: Collection) -> list[str]:
     where = "/" + "/".join(coll.path)
     lines = [
         "",
-        "    async def delete(self, id: str | int) -> None:",
+        "    async def delete(",
+        "        self,",
+        "        id: str | int,",
+        "        *,",
+        *OPTION_ARGS,
+        "    ) -> None:",
         f'        """`DELETE {where}/{{id}}`; the graph forgets the record."""',
-        "        await self._delete(id)",
+        f"        await {WITH}._delete(id)",
     ]
     if coll.delete_many:
         lines += [
             "",
-            "    async def delete_many(self, ids: Sequence[str | int]) -> None:",
+            "    async def delete_many(",
+            "        self,",
+            "        ids: Sequence[str | int],",
+            "        *,",
+            *OPTION_ARGS,
+            "    ) -> None:",
             f'        """`DELETE {where}?ids=...`; the graph forgets the records."""',
-            "        await self._delete_many(ids)",
+            f"        await {WITH}._delete_many(ids)",
         ]
     return lines
 
@@ -362,6 +399,7 @@ def _action_method(coll: Collection, action: Action, name: str) -> list[str]:
         keywords.append("        include: Sequence[str] | None = None,")
     if returns and action.optional_fields:
         keywords.append("        optional_fields: Sequence[str] | None = None,")
+    keywords += OPTION_ARGS
     if action.body_wrapper:
         keywords.append(f"        **fields: Unpack[{coll.model}{camel(name)}],")
     segments = "".join(
@@ -380,8 +418,9 @@ def _action_method(coll: Collection, action: Action, name: str) -> list[str]:
         f"    async def {name}(",
         "        self,",
         *args,
-        *(["        *,", *keywords] if keywords else []),
+        "        *,",
+        *keywords,
         f"    ) -> {result}:",
         f'        """`{action.method} {where}`."""',
-        f"        return await self.{helper}({', '.join(call_args)})",
+        f"        return await {WITH}.{helper}({', '.join(call_args)})",
     ]
