@@ -77,9 +77,7 @@ HOURS_PER_PROJECT = DemoQuery(
     GROUP BY 1 ORDER BY hours DESC, project LIMIT 8
     """,
 )
-# The fake serves users and workweek memberships today; once it serves time entries and
-# workspaces, this line becomes `QUERY = HOURS_PER_PROJECT`.
-QUERY = ROLES_AND_HOURS
+QUERY = HOURS_PER_PROJECT  # or ROLES_AND_HOURS: the fake serves every collection
 
 
 def say(text: str = "") -> None:
