@@ -15,7 +15,7 @@ from ._errors import PayloadError, ResponseValidationError
 from ._models.base import Model
 
 if TYPE_CHECKING:
-    from .resources._base import ClientAPI
+    from .resources._api import ClientAPI
 
 __all__ = ["RawCalls"]
 

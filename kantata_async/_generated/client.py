@@ -4,7 +4,7 @@
 
 from functools import cached_property
 
-from ..resources._base import ClientAPI
+from ..resources._api import ClientAPI
 from ..resources.users import Users
 from ..resources.workweek_memberships import WorkweekMemberships
 from .access_group_memberships import AccessGroupMemberships

@@ -8,11 +8,11 @@ three hooks: `_check_filters`, `_check_write` and `_after_write`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, cast
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, ClassVar, Generic, Self, TypeVar, cast
 
 from .._errors import PayloadError, ResponseValidationError
-from .._graph import Graph, Ticket
+from .._graph import Ticket
 from .._models.base import Model
 from .._options import Timeout
 from .._pagination import ListRequest
@@ -26,7 +26,8 @@ from .._query import (
     encode_params,
 )
 from .._transport import Body
-from ._listing import list_pages
+from ._api import ClientAPI
+from ._listing import completion, list_pages
 from ._nested import IncludeTree, load_nested, parse_includes
 from ._registry import RESOURCES
 
@@ -45,56 +46,6 @@ def _operation(method: str, segments: tuple[str, ...]) -> str:
     if words:
         return words
     return {"POST": "create", "PUT": "update", "DELETE": "delete"}.get(method, method.lower())
-
-
-class ClientAPI(Protocol):
-    """What a resource needs of its client, and all it may use."""
-
-    @property
-    def graph(self) -> Graph: ...
-
-    @property
-    def max_concurrency(self) -> int: ...
-
-    async def request(
-        self,
-        method: str,
-        path: tuple[str, ...],
-        *,
-        params: Mapping[str, str] | None = None,
-        body: Body = None,
-    ) -> Any:
-        """Send one request (retried as the client's policy says); the decoded JSON."""
-
-    async def request_stamped(
-        self,
-        method: str,
-        path: tuple[str, ...],
-        *,
-        params: Mapping[str, str] | None = None,
-        body: Body = None,
-    ) -> tuple[Any, Ticket]:
-        """`request`, and the graph's ticket for the answer: taken as the (last) attempt went
-        out, after any wait for a slot, a pause or pacing, so that the graph orders the
-        answer by when the server was asked."""
-
-    async def shared(self, key: Hashable, work: Callable[[], Awaitable[T]]) -> T:
-        """`work()`, shared with the calls of the same `key` in flight (identical reads)."""
-
-    def redact(self, text: str) -> str:
-        """`text` with the token blanked out."""
-
-    def with_options(
-        self,
-        *,
-        timeout: Timeout | float | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-    ) -> ClientAPI:
-        """This API with one call's options (itself when none is given)."""
-
-    def resource(self, key: str) -> Resource[Model] | None:
-        """The resource of top-level key `key`, if the API has one."""
 
 
 class Resource(Generic[M]):
@@ -219,33 +170,8 @@ class Resource(Generic[M]):
         params.update(encode_params(self.filters, given, self.wire_names))
         if only is not None:
             params["only"] = encode_params({"only": Kind.IDS}, {"only": only})["only"]
-        return list_pages(self, params, per_page, tree, path or self.path, self._completion(given))
-
-    def _completion(self, filters: Mapping[str, Any]) -> Callable[[], None] | None:
-        """For a list filtered only by its own foreign key (`user_ids=[...]` of memberships):
-        what marks the inverse relations of those records complete once the walk ends."""
-        if len(filters) != 1:
-            return None
-        [(name, value)] = filters.items()
-        found = [
-            (rel.target, inverse)
-            for rel in self.model.__kantata_relations__.values()
-            if not rel.many
-            and name == f"{rel.field}s"
-            and (inverse := rel.feeds.get(rel.target or "")) is not None
-        ]
-        if not found:
-            return None
-        [(target, inverse)] = found
-        graph, ids = self._api.graph, [str(v) for v in value]
-
-        def complete() -> None:
-            for id_ in ids:
-                obj = graph.get(target or "", id_)
-                if obj is not None:
-                    graph.mark_loaded(obj, inverse.name)
-
-        return complete
+        complete = completion(self, given)
+        return list_pages(self, params, per_page, tree, path or self.path, complete)
 
     # -- sending ------------------------------------------------------------------------
 

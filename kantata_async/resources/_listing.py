@@ -1,8 +1,9 @@
-"""The pages of a list: walked by page number, or, for a list by ids, by chunks of ids."""
+"""The pages of a list: walked by page number, or, for a list by ids, by chunks of ids; and
+what a list filtered by its own foreign key completes once walked."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import ResponseValidationError
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound=Model)
 
-__all__ = ["list_pages"]
+__all__ = ["completion", "list_pages"]
 
 
 def list_pages(
@@ -83,3 +84,30 @@ def list_pages(
         on_complete=on_complete,
     )
     return listing
+
+
+def completion(resource: Resource[Any], filters: Mapping[str, Any]) -> Callable[[], None] | None:
+    """For a list filtered only by its own foreign key (`user_ids=[...]` of memberships):
+    what marks the inverse relations of those records complete once the walk ends."""
+    if len(filters) != 1:
+        return None
+    [(name, value)] = filters.items()
+    found = [
+        (rel.target, inverse)
+        for rel in resource.model.__kantata_relations__.values()
+        if not rel.many
+        and name == f"{rel.field}s"
+        and (inverse := rel.feeds.get(rel.target or "")) is not None
+    ]
+    if not found:
+        return None
+    [(target, inverse)] = found
+    graph, ids = resource._api.graph, [str(v) for v in value]
+
+    def complete() -> None:
+        for id_ in ids:
+            obj = graph.get(target or "", id_)
+            if obj is not None:
+                graph.mark_loaded(obj, inverse.name)
+
+    return complete

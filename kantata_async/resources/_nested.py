@@ -21,7 +21,7 @@ from .._query import chunks
 from ._registry import RESOURCES
 
 if TYPE_CHECKING:
-    from ._base import ClientAPI
+    from ._api import ClientAPI
 
 __all__ = ["IncludeTree", "load_nested", "parse_includes"]
 

@@ -73,7 +73,7 @@ def _client(known: dict[str, facts.Collection]) -> str:
         "",
         "from functools import cached_property",
         "",
-        "from ..resources._base import ClientAPI",
+        "from ..resources._api import ClientAPI",
     ]
     imports, props = [], []
     for key, coll in sorted(known.items()):
