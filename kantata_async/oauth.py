@@ -46,12 +46,9 @@ import aiohttp
 import attrs
 from yarl import URL
 
-from . import _json
-from ._client import _user_agent
 from ._errors import KantataError, parse_error_details
-from ._http_errors import map_aiohttp_errors, read_body
+from ._oauth_http import _TOKEN_PATH, _decode, _oauth_root, _post
 from ._secret import Redactor
-from ._urls import checked_base_url
 
 __all__ = [
     "DEFAULT_OAUTH_BASE_URL",
@@ -66,10 +63,6 @@ log = logging.getLogger("kantata_async")
 
 DEFAULT_OAUTH_BASE_URL = "https://app.mavenlink.com/"
 """Where Kantata serves `oauth/authorize` and `oauth/token` (not the API's host)."""
-
-_TOKEN_PATH = "oauth/token"
-# A token endpoint answers with a few hundred bytes; anything past this is not a token.
-_MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
 
 
 class OAuthError(KantataError):
@@ -133,14 +126,6 @@ class OAuthToken:
             f"OAuthToken(token_type={self.token_type!r}, access_token=<redacted>, "
             f"extra_keys={sorted(self.extra)!r})"
         )
-
-
-def _oauth_root(base_url: str | URL, allow_insecure_http: bool) -> URL:
-    """`base_url` checked (http(s), a host, no query) and ending with a slash."""
-    url = checked_base_url(base_url, allow_insecure_http=allow_insecure_http, carries="credentials")
-    if url.query_string or url.fragment:
-        raise ValueError(f"base_url must not have a query or fragment, got {str(base_url)!r}")
-    return url
 
 
 def _require_text(value: object, name: str) -> str:
@@ -248,14 +233,6 @@ def parse_redirect(url: str | URL, *, expected_state: str | None = None) -> str:
     if not code:
         raise OAuthError("the redirect carries no authorization code (no 'code' parameter)")
     return code
-
-
-def _decode(raw: bytes | str) -> Any:
-    """The JSON body, or None when it is not JSON."""
-    try:
-        return _json.loads(raw)
-    except _json.DECODE_ERRORS:
-        return None
 
 
 def _status_error(status: int, content_type: str, raw: bytes, redact: Redactor) -> OAuthError:
@@ -379,26 +356,3 @@ async def exchange_code(
             status=status,
         )
     raise _status_error(status, content_type, raw, redact)
-
-
-async def _post(
-    session: aiohttp.ClientSession,
-    url: URL,
-    form: Mapping[str, str],
-    budget: aiohttp.ClientTimeout,
-    redact: Redactor,
-) -> tuple[int, str, bytes]:
-    """Send the form once; return (status, content type, body) or raise a connection error."""
-    headers = {"Accept": "application/json", "User-Agent": _user_agent()}
-    method, path = "POST", _TOKEN_PATH
-    with map_aiohttp_errors(method, path, timeout=budget.total, redact=redact):
-        async with session.post(
-            url,
-            data=dict(form),
-            headers=headers,
-            timeout=budget,
-            allow_redirects=False,
-            raise_for_status=False,
-        ) as resp:
-            raw = await read_body(resp, limit=_MAX_TOKEN_RESPONSE_BYTES, method=method, path=path)
-            return resp.status, resp.headers.get("Content-Type", ""), raw
