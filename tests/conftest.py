@@ -70,6 +70,13 @@ def served() -> Iterator[Served]:
         yield served
 
 
+@pytest.fixture
+def no_env_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No token or base URL from the environment: the command line tests pass their own."""
+    monkeypatch.delenv("KANTATA_TOKEN", raising=False)
+    monkeypatch.delenv("KANTATA_BASE_URL", raising=False)
+
+
 # -- helpers for tests against the fake server ---------------------------------------------
 
 
