@@ -63,6 +63,13 @@ async def client(fake: FakeKantata) -> AsyncIterator[KantataClient]:
 
 
 @pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session for the test (the OAuth tests talk to the fake with it)."""
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+@pytest.fixture
 def served() -> Iterator[Served]:
     """A fake Kantata with 60 users served from a thread of its own, for code that runs its
     own event loop (the command line, a dlt pipeline): such tests stay synchronous."""
