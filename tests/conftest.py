@@ -134,6 +134,11 @@ def visible(
     return {i for i in chosen if i in users and (show_disabled or not users[i].get("disabled"))}
 
 
+def user_ids(fake: FakeKantata) -> list[str]:
+    """The ids of the users `GET /users` lists by default (see `visible`), in id order."""
+    return sorted(visible(fake), key=int)
+
+
 def on_my_account(fake: FakeKantata, *, disabled: bool = True) -> list[str]:
     """The users `GET /users?on_my_account=true` lists, by id: the requester's account's,
     and its disabled users too with `disabled` (`show_disabled=true`)."""

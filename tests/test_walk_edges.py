@@ -1,14 +1,14 @@
 """The page walk under servers that page oddly: lists by ids, ignored pages, short pages.
 
 Each test here failed before the walk learned to handle its case: it looped forever, stopped
-early and called the list complete, or sent requests it had no reason to send.
+early and called the list complete, or sent requests it had no reason to send. So did those
+of `test_walk_nested.py` and `test_walk_writes.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from conftest import sdk_tasks, visible
+from conftest import sdk_tasks, user_ids, visible
 from servers import AppServer
 
 from kantata_async import (
@@ -40,10 +40,6 @@ async def big() -> AsyncIterator[FakeKantata]:
         yield server
 
 
-def _user_ids(fake: FakeKantata) -> list[str]:
-    return sorted(visible(fake), key=int)
-
-
 # -- 1. a list by ids is not paginated -----------------------------------------------------
 
 
@@ -52,7 +48,7 @@ async def test_a_list_by_ids_is_one_request_not_a_page_walk(
 ) -> None:
     # Kantata answers every page number of an `only=` request with every match, and still
     # announces ceil(count / per_page) pages: a page walk would never end.
-    ids = _user_ids(fake)[:25]
+    ids = user_ids(fake)[:25]
     async with asyncio.timeout(20):
         users = [u async for u in client.users.list(only=ids)]
     assert sorted(u.id for u in users) == sorted(ids)
@@ -62,7 +58,7 @@ async def test_a_list_by_ids_is_one_request_not_a_page_walk(
 
 
 async def test_a_long_list_by_ids_is_one_request_per_200_ids(big: FakeKantata) -> None:
-    ids = _user_ids(big)
+    ids = user_ids(big)
     assert len(ids) > 400
     async with KantataClient(big.token, base_url=big.base_url) as client:
         listing = client.users.list(only=[*ids, ids[0]])  # a repeated id is asked for once
@@ -95,7 +91,7 @@ async def test_a_read_only_collection_and_an_export_by_ids_send_one_request(
     assert len(fake.requests) == 1
 
     fake.requests.clear()
-    ids = _user_ids(fake)[:25]
+    ids = user_ids(fake)[:25]
     async with asyncio.timeout(20):
         summary = await export(client, "users", tmp_path / "u.ndjson", filters={"only": ids})
     assert summary.records == 25
@@ -301,173 +297,3 @@ async def test_an_export_to_an_unreachable_host_tries_page_one_only(tmp_path: Pa
             await export(client, "users", tmp_path / "u.ndjson")
         assert isinstance(info.value.__cause__, APIConnectionError)
         assert client.transport.requests_sent == 1 + FAST.max_retries
-
-
-# -- 6, 7. nested levels: hidden records, inverse paths -------------------------------------
-
-
-async def test_nested_levels_are_not_hidden_by_default_filters(
-    fake: FakeKantata, client: KantataClient
-) -> None:
-    disabled = {i for i, u in fake.dataset.records["users"].items() if u.get("disabled")}
-    listing = client.workweek_memberships.list(include=["user.account_membership"])
-    memberships = [m async for m in listing]
-    owners = {m.user_id for m in memberships}
-    assert owners & disabled, "the dataset should give disabled users memberships"
-    for membership in memberships:
-        assert membership.user is not None
-        assert membership.user.account_membership is not None  # for disabled users too
-    nested = [r for r in fake.requests if r.path == "users"]
-    assert nested
-    assert all(r.query["apply_default_filters"] == "false" for r in nested)
-    assert listing.stats.unresolved == 0
-
-
-async def test_a_nested_record_the_server_does_not_return_is_counted(
-    fake: FakeKantata, client: KantataClient, caplog: pytest.LogCaptureFixture
-) -> None:
-    gone: list[str] = []
-
-    def delete_one(request: Any) -> None:
-        if request.path == "users" and "only" in request.query and not gone:
-            gone.append(request.query["only"].split(",")[0])
-            fake.dataset.delete("users", gone[0])
-
-    fake.on_request = delete_one
-    listing = client.workweek_memberships.list(include=["user.account_membership"])
-    with caplog.at_level("WARNING", logger="kantata_async"):
-        memberships = [m async for m in listing]
-    assert gone
-    assert listing.stats.unresolved >= 1
-    assert any("could not be loaded" in r.getMessage() for r in caplog.records)
-    assert memberships
-
-
-async def test_an_inverse_include_path_loads_every_linking_record(
-    fake: FakeKantata, client: KantataClient
-) -> None:
-    page = await client.workweek_memberships.list(
-        per_page=5, include=["workweek.workweek_memberships"]
-    )
-    by_workweek: dict[str, set[str]] = {}
-    users = fake.dataset.records["users"]
-    for record in fake.dataset.records["workweek_memberships"].values():
-        # A workweek names the memberships the token may see: those of its account.
-        if users[str(record["user_id"])]["account_id"] == users[fake.me]["account_id"]:
-            by_workweek.setdefault(str(record["workweek_id"]), set()).add(str(record["id"]))
-    assert page.items
-    for membership in page.items:
-        workweek = membership.workweek
-        assert workweek is not None
-        linked = {m.id for m in workweek.workweek_memberships}
-        assert linked == by_workweek[workweek.id]
-    nested = [r for r in fake.requests if r.path == "workweeks"]
-    assert [r.query["include"] for r in nested] == ["workweek_memberships"]
-
-
-# -- 11. answers to requests sent before a write -------------------------------------------
-
-
-def _race_app(release: asyncio.Event, asked: asyncio.Event) -> web.Application:
-    """GET pages render the old state and wait for `release`; writes answer at once."""
-    old_user = {"id": "7", "full_name": "Ann", "headline": "Old"}
-    memberships = {
-        "21": {"id": "21", "user_id": 7, "start_date": "2026-01-04"},
-        "22": {"id": "22", "user_id": 7, "start_date": "2026-02-01"},
-    }
-
-    async def list_users(request: web.Request) -> web.Response:
-        body = json.dumps(
-            {
-                "count": 1,
-                "meta": {"count": 1, "page_count": 1, "page_number": 1, "page_size": 20},
-                "results": [{"key": "users", "id": "7"}],
-                "users": {"7": dict(old_user)},
-            }
-        )
-        asked.set()
-        await release.wait()
-        return web.Response(body=body, content_type="application/json")
-
-    async def update_user(request: web.Request) -> web.Response:
-        fields = (await request.json())["user"]
-        return web.json_response(
-            {
-                "count": 1,
-                "results": [{"key": "users", "id": "7"}],
-                "users": {"7": {**old_user, **fields}},
-            }
-        )
-
-    async def list_memberships(request: web.Request) -> web.Response:
-        body = json.dumps(
-            {
-                "count": 2,
-                "meta": {"count": 2, "page_count": 1, "page_number": 1, "page_size": 20},
-                "results": [{"key": "workweek_memberships", "id": i} for i in memberships],
-                "workweek_memberships": memberships,
-                "users": {"7": dict(old_user)},
-            }
-        )
-        asked.set()
-        await release.wait()
-        return web.Response(body=body, content_type="application/json")
-
-    async def delete_membership(request: web.Request) -> web.Response:
-        return web.Response(status=204)
-
-    app = web.Application()
-    app.router.add_get("/api/v1/users", list_users)
-    app.router.add_put("/api/v1/users/7", update_user)
-    app.router.add_get("/api/v1/workweek_memberships", list_memberships)
-    app.router.add_delete("/api/v1/workweek_memberships/{id}", delete_membership)
-    return app
-
-
-async def test_a_page_sent_before_an_update_does_not_undo_it() -> None:
-    release, asked = asyncio.Event(), asyncio.Event()
-    async with (
-        AppServer(_race_app(release, asked)) as server,
-        KantataClient(TOKEN, base_url=server.url()) as client,
-    ):
-        page = asyncio.ensure_future(client.users.list())
-        await asyncio.wait_for(asked.wait(), 10)  # the page's request is out
-        updated = await client.users.update("7", headline="New")
-        release.set()
-        [listed] = (await page).items
-        assert listed is updated
-        assert updated.headline == "New"  # the older answer did not overwrite it
-        assert updated.full_name == "Ann"
-
-
-async def test_a_page_sent_before_a_delete_does_not_bring_the_record_back() -> None:
-    release, asked = asyncio.Event(), asyncio.Event()
-    async with (
-        AppServer(_race_app(release, asked)) as server,
-        KantataClient(TOKEN, base_url=server.url()) as client,
-    ):
-        page = asyncio.ensure_future(client.workweek_memberships.list(include=["user"]))
-        await asyncio.wait_for(asked.wait(), 10)
-        await client.workweek_memberships.delete("21")
-        release.set()
-        listed = (await page).items
-        assert [m.id for m in listed] == ["22"]
-        assert client.graph.get("workweek_memberships", "21") is None
-        user = client.graph.get(User, "7")
-        assert user is not None
-        client.graph.mark_loaded(user, "workweek_memberships")
-        assert [m.id for m in user.workweek_memberships] == ["22"]
-
-
-# -- 12. a write brings back what the held object has loaded -------------------------------
-
-
-async def test_a_user_update_brings_back_the_relations_held(
-    fake: FakeKantata, client: KantataClient
-) -> None:
-    uid = _user_ids(fake)[3]
-    user = await client.users.get(uid, include=["role", "skills"])
-    await client.users.update(uid, headline="Lead")
-    assert fake.requests[-1].method == "PUT"
-    assert fake.requests[-1].query["include"] == "role,skills"
-    assert user.headline == "Lead"
