@@ -19,6 +19,7 @@ from pathlib import Path
 
 import emit
 import facts
+import naming
 import quirks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,7 +80,7 @@ def _client(known: dict[str, facts.Collection]) -> str:
     for key, coll in sorted(known.items()):
         if not coll.listable:
             continue
-        module, name = quirks.RESOURCE_OVERRIDES.get(key, (f".{key}", emit.resource_name(coll)))
+        module, name = quirks.RESOURCE_OVERRIDES.get(key, (f".{key}", naming.resource_name(coll)))
         if module.startswith("kantata_async."):
             module = ".." + module.removeprefix("kantata_async.")
         imports.append(f"from {module} import {name}")
@@ -119,7 +120,7 @@ def collections_table() -> str:
             )
             if have
         ]
-        ops += [name for _, name in emit.action_names(coll)]
+        ops += [name for _, name in naming.action_names(coll)]
         ops += sorted(quirks.HAND_EXTRAS.get(key, ()))
         model = f"`{coll.model}`" if coll.model else "-"
         rows.append(f"| `{key}` | `/{'/'.join(coll.path)}` | {model} | {', '.join(ops)} |")
