@@ -16,6 +16,8 @@ from kantata_async import (
     to_dict,
     validate,
 )
+from kantata_async._models.base import Record
+from kantata_async.resources._registry import RESOURCES
 from kantata_async.testing import INCLUDES, Dataset
 
 
@@ -130,3 +132,25 @@ def test_to_dict_does_not_depend_on_what_was_read_before() -> None:
         {"results": [], "workweek_memberships": {"1": {"created_at": "2026-02-01T00:00:00Z"}}}
     )
     assert read.created_at == datetime(2026, 2, 1, tzinfo=UTC)
+
+
+def test_every_record_the_fake_sends_fits_its_generated_model() -> None:
+    """Each key the fake renders has a model, and every field it sends has the model's type:
+    no field lands in `extra` and no value fails to convert (a `date` sent a time, say)."""
+    data = Dataset(users=30, seed=11)
+    # Lists that answer plain JSON, not an envelope: the client merges nothing from them.
+    raw = {key for key, resource in RESOURCES.items() if resource.model is Record}
+    checked: set[str] = set()
+    for key, records in data.records.items():
+        ids = list(records)[:20]
+        if key in raw or not ids:
+            continue
+        graph = Graph()
+        held = graph.merge(data.envelope(key, ids, per_page=20))
+        assert held
+        for obj in graph.objects(key):
+            validate(obj)
+        checked.add(key)
+    assert raw == {"currencies", "followers", "insights_reports", "insights_report_exports"}
+    assert {"access_group_memberships", "exchange_tables", "tags", "time_entries"} <= checked
+    assert len(checked) > 90

@@ -84,6 +84,7 @@ from .survey_answers import SurveyAnswer
 from .survey_questions import SurveyQuestion
 from .survey_responses import SurveyResponse
 from .survey_templates import SurveyTemplate
+from .tags import Tag
 from .task_status_sets import StatusSet
 from .time_entries import TimeEntry
 from .time_off_entries import TimeOffEntry
@@ -367,6 +368,7 @@ __all__ = [
     "SurveyQuestion",
     "SurveyResponse",
     "SurveyTemplate",
+    "Tag",
     "TimeEntry",
     "TimeOffEntry",
     "TimesheetSubmission",

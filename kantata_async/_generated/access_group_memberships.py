@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import datetime
 from typing import TYPE_CHECKING, Final, Required, TypedDict, Unpack
 
 from .._models.base import ABSENT, Model, One, define, model
@@ -26,7 +26,7 @@ class AccessGroupMembership(Model):
     id: str
     access_group_id: str | None = ABSENT
     access_group_name: str | None = ABSENT
-    created_at: date | None = ABSENT
+    created_at: datetime | None = ABSENT
     creator_id: str | None = ABSENT
     user_id: str | None = ABSENT
     user_name: str | None = ABSENT

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final, TypedDict, Unpack
 
-from .._models.base import Model, define, model
+from .._models.base import ABSENT, Model, define, model
 from .._options import Timeout
 from .._pagination import ListRequest
 from .._query import Kind
@@ -20,6 +20,9 @@ class ExchangeTable(Model):
     """A record under `exchange_tables`."""
 
     id: str
+    name: str | None = ABSENT
+    account_default: bool | None = ABSENT
+    insights_account_default: bool | None = ABSENT
 
 
 class ExchangeTableFilters(TypedDict, total=False):

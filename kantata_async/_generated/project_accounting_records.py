@@ -37,7 +37,7 @@ class ProjectAccountingRecord(Model):
     cost: float | None = ABSENT
     cost_eac: float | None = ABSENT
     cost_to_date: float | None = ABSENT
-    created_at: date | None = ABSENT
+    created_at: datetime | None = ABSENT
     currency: str | None = ABSENT
     description: str | None = ABSENT
     end_date: date | None = ABSENT

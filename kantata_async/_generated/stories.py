@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .story_dependencies import StoryDependency  # noqa: F401
     from .story_state_changes import StoryStateChange  # noqa: F401
     from .story_tasks import StoryTask  # noqa: F401
+    from .tags import Tag  # noqa: F401
     from .users import User  # noqa: F401
     from .workspace_resources import WorkspaceResource  # noqa: F401
     from .workspaces import Workspace  # noqa: F401
@@ -163,7 +164,7 @@ class Story(Model):
     )
     story_tasks = Many["StoryTask"]("story_tasks", field="story_task_ids", include="story_tasks")
     sub_stories = Many["Story"]("stories", field="sub_story_ids", include="sub_stories")
-    tags = Many["Model"]("tags", field="tag_ids", include="tags")
+    tags = Many["Tag"]("tags", field="tag_ids", include="tags")
     target_dependencies = Many["StoryDependency"](
         "story_dependencies", field="target_dependency_ids", include="target_dependencies"
     )

@@ -109,6 +109,8 @@ def annotation(name: str, spec: dict[str, Any] | None) -> str:
     if spec is None:
         return "Any"
     kind, fmt = spec.get("type"), spec.get("format")
+    if fmt == "date" and name.endswith("_at"):
+        fmt = "date-time"  # a Rails timestamp the facts mistype (see facts/README.md)
     types: dict[tuple[str | None, str | None], str] = {
         ("string", "date"): "date",
         ("string", "date-time"): "datetime",
@@ -193,7 +195,8 @@ def _found(tags: dict[str, dict[str, Any]]) -> dict[str, Collection]:
                 target = inc.get("target_key")
                 if inc.get("polymorphic") or not target or target in found:
                     continue
-                schema = facts.get("schemas", {}).get(inc.get("schema"))
+                # Include schemas written `A::B` are the schema named `A__B`.
+                schema = facts.get("schemas", {}).get(str(inc.get("schema")).replace("::", "__"))
                 if schema is None:
                     continue
                 found[target] = Collection(
@@ -262,6 +265,12 @@ def _collection(tag: str, facts: dict[str, Any], listing: dict[str, Any]) -> Col
             coll.delete_many = True
         elif op["kind"] == "action" and op["path"].startswith(listing["path"] + "/"):
             coll.actions.append(_action(op, rest))
+    if schema is None and not coll.raw:
+        # No record schema (exchange tables): the fields the writes take in their query.
+        for op in facts["operations"]:
+            if op["kind"] in ("create", "update") and op.get("returns_key") == key:
+                for name, spec in (op.get("query") or {}).items():
+                    coll.fields.setdefault(name, annotation(name, spec))
     coll.includes = sorted(includes)
     for name, inc in sorted(includes.items()):
         coll.relations.append(

@@ -37,8 +37,12 @@ RESOURCE_OVERRIDES: dict[str, tuple[str, str]] = {
     "workweek_memberships": ("kantata_async.resources.workweek_memberships", "WorkweekMemberships"),
 }
 
-# Model class names for keys whose facts name none (their schema is not in the facts).
-MODEL_NAMES: dict[str, str] = {"exchange_tables": "ExchangeTable", "attachments": "Attachment"}
+# Model class names for keys whose facts name none (no schema), or name as `Module::Class`.
+MODEL_NAMES: dict[str, str] = {
+    "exchange_tables": "ExchangeTable",
+    "attachments": "Attachment",
+    "tags": "Tag",
+}
 
 # Operations a hand-written resource method replaces: the generated method would send them
 # wrong (the photo is multipart) or answer less (capacity's body is not an envelope).
