@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any, get_args, get_type_hints
 
+import pytest
 from mypy import api
+
+import kantata_async  # noqa: F401 (fills the registry)
+from kantata_async._query import Kind
+from kantata_async.resources._registry import RESOURCES
 
 CALLS = """
 from datetime import date
@@ -31,3 +39,28 @@ def test_mypy_rejects_unknown_filters_bad_values_and_missing_fields(tmp_path: Pa
     assert any('Missing named argument "time_in_minutes"' in e for e in errors), errors
     assert any('"nonexistent_collection"' in e for e in errors), errors
     assert len(errors) == 4, errors  # the good calls type-check
+
+
+# What a caller may pass for each wire kind: the TypedDict mypy checks and the table that
+# `list()`, the export and the CLI read must say the same thing.
+CALLER_TYPES: dict[Kind, object] = {
+    Kind.BOOL: bool,
+    Kind.INT: int,
+    Kind.ID: str | int,
+    Kind.IDS: Sequence[str | int],
+    Kind.STR: str,
+    Kind.STRS: Sequence[str],
+    Kind.DATE: date,
+    Kind.DATETIME: datetime,
+    Kind.JSONISH: str | Mapping[str, Any],
+}
+
+
+@pytest.mark.parametrize("key", sorted(RESOURCES))
+def test_the_typed_filters_and_the_wire_table_agree(key: str) -> None:
+    resource = RESOURCES[key]
+    hints = get_type_hints(resource.list, include_extras=True)
+    (typed,) = get_args(hints["filters"])  # Unpack[<X>Filters]
+    declared = get_type_hints(typed)
+    assert set(declared) == set(resource.filters)
+    assert {name: CALLER_TYPES[kind] for name, kind in resource.filters.items()} == declared
