@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -312,3 +313,35 @@ def test_watermark_out_needs_since(
     code = main(_wm_args(served, tmp_path / "x.ndjson", "--watermark-out", str(tmp_path / "s")))
     assert code == 2
     assert "--watermark-out needs --since" in capfd.readouterr().err
+
+
+def test_any_collection_exports_with_nested_includes_and_typed_filters(
+    served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    entries = served.fake.dataset.records["time_entries"]
+    workspace = Counter(str(e["workspace_id"]) for e in entries.values()).most_common(1)[0][0]
+    in_workspace = {i for i, e in entries.items() if str(e["workspace_id"]) == workspace}
+    for out in (tmp_path / "entries.ndjson", tmp_path / "entries.csv"):
+        args = ["export", "time_entries", "--base-url", served.url, "--out", str(out)]
+        args += ["--token", served.token, "--include", "story.workspace"]
+        code = main([*args, "--filter", f"workspace_id={workspace}", "--progress", "none"])
+        captured = capfd.readouterr()
+        assert code == 0, captured.err
+        assert "count drift  0" in captured.err
+        text = out.read_text(encoding="utf-8")
+        if out.suffix == ".csv":
+            rows = list(csv.DictReader(io.StringIO(text, newline="")))
+            assert {"story.title", "story.workspace.title"} <= set(rows[0])
+            stories = [r for r in rows if r["story.id"]]
+            assert all(r["story.workspace.id"] == workspace for r in stories)
+        else:
+            rows = [json.loads(line) for line in text.splitlines()]
+            stories = [r["story"] for r in rows if r["story"] is not None]
+            assert all(s["workspace"]["id"] == workspace for s in stories)
+        assert stories  # the nested level arrived, linked to the entry's own workspace
+        assert {r["id"] for r in rows} <= in_workspace
+        assert len(rows) == len({r["id"] for r in rows}) > 0
+        assert all(str(r["workspace_id"]) == workspace for r in rows)
+    query = served.fake.requests[0].query
+    assert query["workspace_id"] == workspace
+    assert query["include"] == "story"
