@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from kantata_async.testing import INCLUDES, Dataset
+from kantata_async.testing._collections import COLLECTIONS
 
 
 def test_same_seed_same_data_other_seed_other_data() -> None:
@@ -137,3 +138,27 @@ def test_dataset_memberships_form_a_timeline() -> None:
         for earlier, later in itertools.pairwise(mine):
             end = date.fromisoformat(earlier["end_date"])
             assert end + timedelta(days=1) == date.fromisoformat(later["start_date"])
+
+
+def test_records_linked_through_a_workspace_agree_on_it() -> None:
+    """A time entry's story is in the entry's workspace, and so on for every include whose
+    target carries a `workspace_id` of its own."""
+    data = Dataset(users=60, seed=5)
+    checked = 0
+    for key, collection in COLLECTIONS.items():
+        for include in collection.includes.values():
+            if include.many or include.polymorphic or include.field == "workspace_id":
+                continue
+            targets = data.records.get(include.target, {})
+            for record in data.records.get(key, {}).values():
+                target = targets.get(str(record.get(include.field)))
+                if target is None or "workspace_id" not in record:
+                    continue
+                if "workspace_id" in target:
+                    assert str(target["workspace_id"]) == str(record["workspace_id"]), (
+                        key,
+                        record["id"],
+                        include.field,
+                    )
+                    checked += 1
+    assert checked > 100, checked

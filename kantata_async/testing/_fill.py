@@ -132,6 +132,10 @@ class _Filler:
             for suffix in ("_name", "_title")
             if name.endswith(suffix) and name.removesuffix(suffix) + "_id" in refs
         }
+        # A link to the same collection (a post's newest reply) is chosen once every record
+        # has its workspace: before, the records to agree with are not all known.
+        later = [name for name in ordered if refs[name] == collection.key]
+        ordered = [name for name in ordered if name not in later]
         for record_id, record in store.items():
             if record.keys() >= wanted:
                 continue  # made complete by hand (a user, a skill membership, ...)
@@ -149,6 +153,10 @@ class _Filler:
                     source = names.get(name)
                     label = label_of(chosen.get(source)) if source else None
                     record[name] = label or make(self.rng, record_id)
+        for record in store.values():
+            for name in later:
+                if name not in record:
+                    record[name] = self.pick(collection.key, record, {}, pools[collection.key])
 
     def link(
         self, record: Record, ordered: list[str], refs: dict[str, str], pools: dict[str, list[str]]
