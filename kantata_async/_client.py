@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import os
@@ -19,7 +20,14 @@ from ._errors import ClientClosedError, EventLoopError
 from ._generated.client import Resources
 from ._graph import Graph, Ticket
 from ._models.base import Model
-from ._options import DEFAULT_TIMEOUT, Options, Timeout, check_header_value, options_with
+from ._options import (
+    DEFAULT_TIMEOUT,
+    Options,
+    Timeout,
+    check_header_value,
+    check_max_retries,
+    options_with,
+)
 from ._raw import RawCalls
 from ._retry import RetryPolicy
 from ._secret import Secret
@@ -57,11 +65,13 @@ class _API:
     """
 
     def __init__(
-        self, client: KantataClient, options: Options, limit: asyncio.Semaphore | None = None
+        self, client: KantataClient, options: Options, limits: tuple[asyncio.Semaphore, ...] = ()
     ) -> None:
         self._client = client
         self.options = options
-        self._limit = limit  # a view's own, lower, ceiling on requests in flight
+        # The lower ceilings of a view (and of the views it came from) on requests in flight,
+        # taken outermost first.
+        self._limits = limits
 
     @property
     def graph(self) -> Graph:
@@ -81,10 +91,12 @@ class _API:
         on_send: Callable[[], object] | None = None,
     ) -> Any:
         transport = self._client._transport_for_call()
-        if self._limit is not None:
-            async with self._limit:
-                return await self._send(transport, method, path, params, body, on_send)
-        return await self._send(transport, method, path, params, body, on_send)
+        if not self._limits:
+            return await self._send(transport, method, path, params, body, on_send)
+        async with contextlib.AsyncExitStack() as held:
+            for limit in self._limits:
+                await held.enter_async_context(limit)
+            return await self._send(transport, method, path, params, body, on_send)
 
     async def _send(
         self,
@@ -140,7 +152,7 @@ class _API:
         options = options_with(
             self.options, timeout=timeout, extra_headers=extra_headers, extra_query=extra_query
         )
-        return self if options is self.options else _API(self._client, options, self._limit)
+        return self if options is self.options else _API(self._client, options, self._limits)
 
     def redact(self, text: str) -> str:
         return self._client._transport_for_call().redact(text)
@@ -245,7 +257,9 @@ class KantataClient(Resources, RawCalls):
         self.max_concurrency = max_concurrency
         self.adaptive_rate = bool(adaptive_rate)
         self.timeout = Timeout.of(timeout)
-        self.retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
+        if retry is None:
+            retry = RetryPolicy(max_retries=check_max_retries(max_retries))
+        self.retry = retry
         self.user_agent = user_agent or _user_agent()
         self.graph = Graph()
         self._api = _API(self, Options(timeout=self.timeout, retry=self.retry))
@@ -260,6 +274,11 @@ class KantataClient(Resources, RawCalls):
             raise ValueError("ssl: this context does not verify certificates; refusing it")
         if ssl is not None and session is not None:
             raise ValueError("pass ssl= or session=, not both: configure TLS on your session")
+        if session is not None and session.auth is not None:
+            raise ValueError(
+                "the session has auth= set, which aiohttp will not send beside the client's "
+                "token: pass a session without auth"
+            )
         self._ssl = ssl
         self._trace_configs = trace_configs
         self._transport: Transport | None = None
@@ -339,9 +358,9 @@ class KantataClient(Resources, RawCalls):
             extra_headers=extra_headers,
             extra_query=extra_query,
         )
-        limit, concurrency = self._api._limit, self.max_concurrency
+        limits, concurrency = self._api._limits, self.max_concurrency
         if max_concurrency is not None:
-            ceiling = self._root.max_concurrency
+            ceiling = self.max_concurrency  # a view's own: a view of a view stays under it
             if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
                 raise ValueError(f"max_concurrency must be an int, got {max_concurrency!r}")
             if not 1 <= max_concurrency <= ceiling:
@@ -350,14 +369,15 @@ class KantataClient(Resources, RawCalls):
                     f"got {max_concurrency}"
                 )
             concurrency = max_concurrency
-            limit = asyncio.Semaphore(max_concurrency) if max_concurrency < ceiling else None
+            if max_concurrency < ceiling:
+                limits = (*limits, asyncio.Semaphore(max_concurrency))
         view = copy.copy(self)
         for name, value in list(vars(view).items()):
             if isinstance(value, Resource):  # made for this client's options; made anew
                 delattr(view, name)
         view.max_concurrency = concurrency
         view.timeout, view.retry = options.timeout, options.retry
-        view._api = _API(view, options, limit)
+        view._api = _API(view, options, limits)
         return view
 
     async def __aenter__(self) -> KantataClient:

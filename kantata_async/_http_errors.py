@@ -44,14 +44,9 @@ from ._errors import (
     ResponseTooLargeError,
 )
 from ._options import Timeout
-from ._secret import Redactor
+from ._secret import RedactedCause, Redactor
 
 __all__ = ["map_aiohttp_errors", "read_body"]
-
-
-class RedactedCause(Exception):
-    """Stands in as the `__cause__` of an SDK error for an aiohttp exception whose text held
-    a secret: a traceback prints the cause's text, so the original cannot be chained."""
 
 
 def _last_location(err: aiohttp.TooManyRedirects) -> str | None:
@@ -60,6 +55,13 @@ def _last_location(err: aiohttp.TooManyRedirects) -> str | None:
         if location is not None:
             return location
     return None
+
+
+def _credentials_redirect(err: Exception) -> bool:
+    """aiohttp's bare ValueError for a same-origin redirect to a URL with credentials (the
+    SDK's own URL, headers and session are checked upfront, so it means nothing else). Any
+    other ValueError is the caller's argument and passes through as it is."""
+    return type(err) is ValueError and "Cannot combine AUTHORIZATION header" in str(err)
 
 
 @contextlib.contextmanager
@@ -121,9 +123,7 @@ def _mapped(
             **where,
             location=shown,
         )
-    if isinstance(err, aiohttp.RedirectClientError | ValueError):
-        # aiohttp raises a bare ValueError only while following a redirect: to a URL with
-        # credentials on the same origin (the SDK's own URL and headers are checked upfront).
+    if isinstance(err, aiohttp.RedirectClientError) or _credentials_redirect(err):
         redirected = isinstance(err, aiohttp.RedirectClientError) and err.args
         location = redact(str(err.args[0])) if redirected else None
         if isinstance(err, aiohttp.NonHttpUrlRedirectClientError):

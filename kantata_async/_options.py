@@ -7,6 +7,8 @@ reads it on every attempt.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,17 +17,52 @@ import attrs
 
 from ._retry import RetryPolicy
 
-__all__ = ["DEFAULT_TIMEOUT", "Options", "Timeout", "check_header_value", "options_with"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "Options",
+    "Timeout",
+    "check_header_value",
+    "check_max_retries",
+    "options_with",
+]
 
-# Headers the SDK owns: the token, and the framing of the bodies it encodes.
-_OWN_HEADERS = frozenset({"authorization", "content-type", "content-length", "host"})
+# Headers the SDK owns: the token, what it asks for (JSON), and the framing of the bodies
+# it encodes and of the connection.
+_OWN_HEADERS = frozenset(
+    {
+        "accept",
+        "authorization",
+        "connection",
+        "content-length",
+        "content-type",
+        "host",
+        "transfer-encoding",
+    }
+)
+# Query parameters the SDK sets itself on some request of a call (a page, a nested level):
+# given as extras they would clash there, after requests went out, so they are refused first.
+_OWN_QUERY = frozenset(
+    {"apply_default_filters", "include", "only", "optional_fields", "order", "page", "per_page"}
+)
+# A header name (RFC 9110 `token`).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def _is_seconds(value: Any) -> bool:
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and value > 0
+    )
 
 
 def _seconds(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ValueError(f"Timeout.{attribute.name} must be > 0 seconds or None, got {value!r}")
+    if value is not None and not _is_seconds(value):
+        raise ValueError(
+            f"Timeout.{attribute.name} must be > 0 seconds (finite), or None for no limit, "
+            f"got {value!r}"
+        )
 
 
 @attrs.frozen
@@ -53,8 +90,8 @@ class Timeout:
         """`value` as a `Timeout`: a number is the total."""
         if isinstance(value, Timeout):
             return value
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-            raise ValueError(f"timeout must be > 0 seconds or a Timeout, got {value!r}")
+        if not _is_seconds(value):
+            raise ValueError(f"timeout must be > 0 seconds (finite) or a Timeout, got {value!r}")
         return cls(value)
 
     def __str__(self) -> str:
@@ -111,25 +148,39 @@ class Options:
         return merged
 
 
+def check_max_retries(value: Any) -> int:
+    """`value` if it is an int >= 0, else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"max_retries must be an int >= 0, got {value!r}")
+    return value
+
+
 def _pairs(given: Mapping[str, str] | None, what: str) -> tuple[tuple[str, str], ...]:
     if given is None:
         return ()
     if not isinstance(given, Mapping):
         raise ValueError(f"{what} must be a mapping of str to str, got {type(given).__name__}")
-    pairs = []
+    pairs, seen = [], set()
+    headers = what == "extra_headers"
     for key, value in given.items():
         if not isinstance(key, str) or not key or not isinstance(value, str):
             raise ValueError(f"{what} must map non-empty str to str, got {key!r}: {value!r}")
         check_header_value(f"{what}[{key!r}]", value)
-        if what == "extra_headers":
-            check_header_value(f"{what} name {key!r}", key)
-            if key.lower() in _OWN_HEADERS or not key.isascii() or " " in key or ":" in key:
-                raise ValueError(
-                    f"extra_headers cannot set {key!r}: the client sets the token and the "
-                    "framing of bodies itself"
-                    if key.lower() in _OWN_HEADERS
-                    else f"extra_headers: {key!r} is not a header name"
-                )
+        name = key.lower() if headers else key
+        if headers and not _TOKEN.fullmatch(key):
+            raise ValueError(f"extra_headers: {key!r} is not a header name")
+        if name in (_OWN_HEADERS if headers else _OWN_QUERY):
+            raise ValueError(
+                f"extra_headers cannot set {key!r}: the client sets the token, what it accepts "
+                "and the framing of bodies itself"
+                if headers
+                else f"extra_query cannot set {key!r}: the client sets it itself on some "
+                "requests; pass it as the method's argument instead"
+            )
+        if name in seen:
+            twice = " (header names ignore case)" if headers else ""
+            raise ValueError(f"{what} gives {key!r} twice{twice}")
+        seen.add(name)
         pairs.append((key, value))
     return tuple(sorted(pairs))
 
@@ -145,9 +196,7 @@ def options_with(
     """`options` with what is given changed (extra headers and query are added to its own)."""
     retry = options.retry
     if max_retries is not None:
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
-        retry = attrs.evolve(retry, max_retries=max_retries)
+        retry = attrs.evolve(retry, max_retries=check_max_retries(max_retries))
     changed = Options(
         timeout=options.timeout if timeout is None else Timeout.of(timeout),
         retry=retry,

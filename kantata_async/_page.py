@@ -13,7 +13,15 @@ from typing import Any, Generic, TypeVar
 from ._errors import PayloadError
 from ._models.base import Model
 
-__all__ = ["BuildPage", "FetchPage", "Fetched", "Page", "RequestPage", "page_from_envelope"]
+__all__ = [
+    "BuildPage",
+    "FetchPage",
+    "Fetched",
+    "Page",
+    "RequestPage",
+    "check_list_page",
+    "page_from_envelope",
+]
 
 M = TypeVar("M", bound=Model)
 
@@ -128,7 +136,7 @@ def _counts(payload: Any, records: int, default_size: int) -> tuple[int, int, in
     try:
         return int(raw_count), int(raw_page_count), int(raw_page_size) or default_size
     except (TypeError, ValueError, OverflowError) as err:  # OverflowError: 1e400 is inf
-        raise PayloadError(f"unreadable pagination counts in 'meta': {meta!r}") from err
+        raise PayloadError(f"unreadable pagination counts in 'meta': {repr(meta)[:200]}") from err
 
 
 def page_from_envelope(
@@ -157,17 +165,20 @@ def page_from_envelope(
     )
 
 
-def _facts(payload: Any) -> tuple[int, int, int, int]:
-    """(records, count, page_count, page_size) of a list envelope.
-
-    Without `meta` (or with counts it cannot read) the page still counts: its size is taken
-    from its records and the page count as unknown, so the walk goes on until an empty page
-    rather than dropping anything. Raises `PayloadError` for a body that is not a list page.
-    """
+def check_list_page(payload: Any) -> None:
+    """`PayloadError` unless `payload` is a list page: an object with a `results` list, and
+    counts in `meta` that are numbers (a page without `meta` is read as one page)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
         raise PayloadError("a list page must be a JSON object with a 'results' list")
+    _counts(payload, len(payload["results"]), 1)
+
+
+def _facts(payload: Any) -> tuple[int, int, int, int]:
+    """(records, count, page_count, page_size) of a list page (see `check_list_page`).
+
+    Without `meta` the page still counts: its size is taken from its records and the page
+    count as unknown, so the walk goes on until an empty page rather than dropping anything.
+    """
+    check_list_page(payload)
     results = len(payload["results"])
-    try:
-        return results, *_counts(payload, results, max(results, 1))
-    except PayloadError:
-        return results, results, 0, max(results, 1)
+    return results, *_counts(payload, results, max(results, 1))

@@ -27,6 +27,7 @@ from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    ClientClosedError,
     RateLimitError,
     RedirectError,
     ResponseValidationError,
@@ -203,6 +204,7 @@ class Transport:
             )
             if delay is None:
                 raise error
+            self._check_open(method, rel)  # no retry on a session closed meanwhile
             retries_done += 1
             self.retries += 1
             log.info(
@@ -244,10 +246,16 @@ class Transport:
             kwargs["data"] = body()
         elif body is not None:
             kwargs["json"] = body
+        self._check_open(method, rel)  # it may have closed while this call waited its turn
         with map_aiohttp_errors(method, rel, timeout=options.timeout, redact=self._redact):
             async with self._session.request(method, url, **kwargs) as resp:
                 raw = await read_body(resp, limit=self._max_response_bytes, method=method, path=rel)
                 return resp.status, resp.headers, raw
+
+    def _check_open(self, method: str, rel: str) -> None:
+        if self._session.closed:
+            whose = "the KantataClient was closed" if self._own_session else "the caller's"
+            raise ClientClosedError(f"{method} {rel}: the session is closed ({whose})")
 
     def _headers_of(self, headers: Mapping[str, str]) -> CIMultiDict[str]:
         """An answer's headers for an error, with the token redacted."""
@@ -269,7 +277,8 @@ class Transport:
         content_type = headers.get("Content-Type", "")
         if "json" not in content_type:
             raise ResponseValidationError(
-                f"expected JSON, got {content_type or 'no content type'}: {self._text(raw)[:80]!r}",
+                f"expected JSON, got {self._redact(content_type) or 'no content type'}: "
+                f"{self._text(raw)[:80]!r}",
                 method=method,
                 path=rel,
                 status=status,

@@ -110,6 +110,15 @@ _DATA_TYPES: dict[str, TDataType] = {
 }
 
 
+def _type_name(annotation: Any) -> str:
+    """`date` for `"date | None"` as declared, and for `date | None` once resolved (cattrs
+    resolves a model's annotations the first time it converts one)."""
+    if isinstance(annotation, str):
+        return annotation.removesuffix(" | None")
+    args = [a for a in get_args(annotation) if a is not type(None)] or [annotation]
+    return str(getattr(args[0], "__name__", "")) if len(args) == 1 else ""
+
+
 def column_hints(model: type[Model], tree: IncludeTree, prefix: str = "") -> TTableSchemaColumns:
     """The columns of a table of `model` rows with the relations of `tree` embedded, typed
     from the model's declarations: a date is a DATE whatever its first value looks like,
@@ -119,7 +128,7 @@ def column_hints(model: type[Model], tree: IncludeTree, prefix: str = "") -> TTa
     write_only = write_only_fields(model)
     columns: TTableSchemaColumns = {}
     for field in attrs.fields(cast(Any, model)):
-        data_type = _DATA_TYPES.get(str(field.type).removesuffix(" | None"))
+        data_type = _DATA_TYPES.get(_type_name(field.type))
         if data_type is not None and field.name not in write_only:
             columns[prefix + field.name] = {"data_type": data_type}
     relations = model.__kantata_relations__

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_args
 
+import attrs
 import pytest
 from conftest import my_memberships
 from threaded import Served
@@ -368,3 +369,16 @@ def test_the_package_does_not_need_dlt() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert "pip install 'kantata_async[dlt]'" in done.stdout
+
+
+def test_column_types_hold_once_the_models_annotations_are_resolved() -> None:
+    """cattrs resolves a model's annotations the first time it converts one (`validate`,
+    `from_dict`): the columns must be typed the same before and after."""
+    from kantata_async import WorkweekMembership
+
+    before = column_hints(WorkweekMembership, {})
+    attrs.resolve_types(WorkweekMembership)
+    after = column_hints(WorkweekMembership, {})
+    assert after == before
+    assert after["start_date"] == {"data_type": "date"}
+    assert after["updated_at"] == {"data_type": "timestamp"}

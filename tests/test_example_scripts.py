@@ -16,7 +16,7 @@ hours_example = load("hours_per_project")
 async def test_hours_per_project_adds_up_the_fakes_time_entries(fake: FakeKantata) -> None:
     data = fake.dataset
     today = hours_example._today()
-    since = today - timedelta(days=60)
+    since = today - timedelta(days=400)
     expected: dict[str, int] = defaultdict(int)
     for entry in data.records["time_entries"].values():
         if since <= date.fromisoformat(entry["date_performed"]) <= today:

@@ -175,10 +175,12 @@ async def test_extra_query_reaches_the_server(fake: FakeKantata) -> None:
 
 
 async def test_extras_cannot_replace_what_the_call_sets(client: KantataClient) -> None:
-    with pytest.raises(ValueError, match="extra_query sets 'page'"):
+    with pytest.raises(ValueError, match="extra_query cannot set 'page'"):
         await client.users.list(extra_query={"page": "3"}).page(1)
-    with pytest.raises(ValueError, match="extra_query sets 'include'"):
+    with pytest.raises(ValueError, match="extra_query cannot set 'include'"):
         await client.users.me(include=["role"], extra_query={"include": "skills"})
+    with pytest.raises(ValueError, match="extra_query sets 'on_my_account'"):
+        await client.users.list(on_my_account=True, extra_query={"on_my_account": "0"}).page(1)
     for name in ("Authorization", "authorization", "Content-Type", "Host"):
         with pytest.raises(ValueError, match="cannot set"):
             client.with_options(extra_headers={name: "x"})

@@ -25,6 +25,7 @@ from .._query import (
     encode_body,
     encode_params,
 )
+from .._secret import invalid_answer
 from .._transport import Body
 from ._api import ClientAPI
 from ._listing import completion, list_pages
@@ -246,9 +247,7 @@ class Resource(Generic[M]):
             return cast("list[M]", self._api.graph.merge(payload, sent=sent, write=write))
         except PayloadError as err:
             # The message may quote the answer, and a server may echo the token in it.
-            message = self._api.redact(str(err))
-            where = "/".join(path)
-            raise ResponseValidationError(message, method=method, path=where, status=200) from err
+            invalid_answer(err, self._api.redact, method=method, path="/".join(path))
 
     async def _read_one(
         self,
@@ -397,9 +396,11 @@ class Resource(Generic[M]):
         stray = [obj.__dict__["id"] for obj in items if obj.__dict__["id"] not in wanted]
         if stray:
             raise ResponseValidationError(
-                f"asked for {len(wanted)} ids with only=, the answer holds others "
-                f"({', '.join(stray[:5])}{', ...' if len(stray) > 5 else ''}): the server "
-                "seems to ignore only=",
+                self._api.redact(
+                    f"asked for {len(wanted)} ids with only=, the answer holds others "
+                    f"({', '.join(stray[:5])}{', ...' if len(stray) > 5 else ''}): the server "
+                    "seems to ignore only="
+                ),
                 method="GET",
                 path="/".join(self.path),
                 status=200,

@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._errors import ResponseValidationError
+from .._errors import PayloadError
 from .._models.base import Model
+from .._page import check_list_page
 from .._pagination import Fetched, ListRequest, Page, page_from_envelope
 from .._query import MAX_PER_PAGE, check_per_page, chunks
+from .._secret import invalid_answer
 from ._nested import IncludeTree, load_nested
 
 if TYPE_CHECKING:
@@ -48,13 +50,10 @@ def list_pages(
         async def fetch() -> Fetched:
             payload: Any
             payload, sent = await api.request_stamped("GET", path, params=query)
-            if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
-                raise ResponseValidationError(
-                    "a list page must be a JSON object with a 'results' list",
-                    method="GET",
-                    path="/".join(path),
-                    status=200,
-                )
+            try:
+                check_list_page(payload)
+            except PayloadError as err:
+                invalid_answer(err, api.redact, method="GET", path="/".join(path))
             return Fetched(payload, sent)
 
         # Walks of the same list share a page in flight, and merge it once (`Fetched`).
