@@ -113,3 +113,21 @@ async def test_lists_that_are_no_envelope_answer_plain_json(fake: FakeKantata) -
         fake, "POST", "story_follows", {"story_follow": {"story_id": 1, "follower_id": 2}}
     )
     assert status == 200 and (body["story_id"], body["follower_id"]) == (story, follower)
+
+
+async def test_an_enum_of_numbers_takes_its_numbers(fake: FakeKantata) -> None:
+    # `time_rollup_type` is documented with `enum: [0, 1, 2]`: a number in the enum was
+    # refused, and the refusal's message failed to build (a 500).
+    path = "client_invoice_defaults"
+    status, body = await send(
+        fake, "POST", path, {"client_invoice_default": {"time_rollup_type": 2}}
+    )
+    assert status == 200
+    [result] = body["results"]
+    assert body["client_invoice_defaults"][result["id"]]["time_rollup_type"] == 2
+    for bad in (7, True, "two"):
+        status, body = await send(
+            fake, "POST", path, {"client_invoice_default": {"time_rollup_type": bad}}
+        )
+        assert status == 422, bad
+        assert body["errors"][0]["message"] == "Time rollup type must be one of 0, 1, 2"

@@ -87,8 +87,10 @@ class Crud:
     @staticmethod
     def _read(name: str, fact: FieldFact, raw: Any, problems: list[tuple[str, str]]) -> Any:
         label = _label(name)
-        if fact.enum and str(raw) not in fact.enum:
-            problems.append((name, f"{label} must be one of {', '.join(fact.enum)}"))
+        # An enum may list numbers (`time_rollup_type`: 0, 1, 2); a form sends them as text.
+        choices = [str(choice) for choice in fact.enum]
+        if choices and (isinstance(raw, bool) or str(raw) not in choices):
+            problems.append((name, f"{label} must be one of {', '.join(choices)}"))
             return None
         if fact.type == "integer":
             if isinstance(raw, bool) or not (

@@ -32,7 +32,7 @@ class FieldFact:
     type: str
     format: str | None = None
     items: str | None = None
-    enum: tuple[str, ...] = ()
+    enum: tuple[Any, ...] = ()  # strings, or numbers for an integer field
     default: Any = None
     nullable: bool = False
     required: bool = False
