@@ -52,6 +52,9 @@ def check_id(value: Any, name: str = "id") -> str:
     text = str(value)
     if not _ID.fullmatch(text):
         raise ValueError(f"{name} must be a Kantata id (digits only), got {text!r}")
+    if len(text) > 1 and text[0] == "0":
+        # Rails reads "05" as record 5, which the graph holds as "5": one record, two names.
+        raise ValueError(f"{name} must be a Kantata id without leading zeros, got {text!r}")
     return text
 
 
