@@ -194,7 +194,7 @@ class KantataClient(Resources, RawCalls):
             sets a rate the whole client sends at, paced with jitter; later 429s lower it,
             successes raise it slowly (see `client.transport.pacing`). False: no pacing, up
             to `max_concurrency` requests in flight whatever the server answers.
-        max_retries: retries for a failed idempotent request (see `RetryPolicy`).
+        max_retries: retries for a failed idempotent request (default 4; see `RetryPolicy`).
         timeout: seconds for a whole request, including reading the body.
         session: an `aiohttp.ClientSession` you own; the client uses it and never closes it.
         user_agent: the User-Agent header.
@@ -218,7 +218,7 @@ class KantataClient(Resources, RawCalls):
         base_url: str | URL | None = None,
         max_concurrency: int = 8,
         adaptive_rate: bool = True,
-        max_retries: int = 4,
+        max_retries: int | None = None,
         timeout: Timeout | float = DEFAULT_TIMEOUT,
         session: aiohttp.ClientSession | None = None,
         user_agent: str | None = None,
@@ -258,7 +258,11 @@ class KantataClient(Resources, RawCalls):
         self.adaptive_rate = bool(adaptive_rate)
         self.timeout = Timeout.of(timeout)
         if retry is None:
-            retry = RetryPolicy(max_retries=check_max_retries(max_retries))
+            retry = RetryPolicy()
+            if max_retries is not None:
+                retry = RetryPolicy(max_retries=check_max_retries(max_retries))
+        elif max_retries is not None:
+            raise ValueError("pass max_retries= or retry=, not both: a RetryPolicy has its own")
         self.retry = retry
         self.user_agent = user_agent or _user_agent()
         self.graph = Graph()

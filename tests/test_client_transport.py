@@ -190,6 +190,7 @@ async def test_a_closed_client_refuses_calls(fake: FakeKantata) -> None:
         ({"base_url": "ftp://x/"}, "must be an http"),
         ({"max_concurrency": 0}, "max_concurrency must be >= 1"),
         ({"timeout": 0}, "timeout must be > 0"),
+        ({"max_retries": 2, "retry": RetryPolicy(max_retries=5)}, "not both"),
     ],
 )
 def test_client_arguments_are_checked(kwargs: dict[str, object], message: str) -> None:
