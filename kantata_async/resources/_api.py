@@ -1,4 +1,4 @@
-"""`ClientAPI`: all a resource may use of its client (see `KantataClient`'s `_API`)."""
+"""`ClientAPI`: all a resource may use of its client (implemented by `_requests.ClientRequests`)."""
 
 from __future__ import annotations
 
