@@ -16,6 +16,7 @@ from kantata_async import (
     to_dict,
     validate,
 )
+from kantata_async._convert import _unstructure_fields
 from kantata_async.testing import INCLUDES, Dataset
 
 
@@ -130,3 +131,29 @@ def test_to_dict_does_not_depend_on_what_was_read_before() -> None:
         {"results": [], "workweek_memberships": {"1": {"created_at": "2026-02-01T00:00:00Z"}}}
     )
     assert read.created_at == datetime(2026, 2, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"full_name": "Ann", "disabled": False, "manager_id": None},
+        {"role_id": 3, "account_id": "1", "skill_ids": [1, "2", True]},
+        {"role_id": True, "skill_ids": "1,2", "work_sample_ids": None, "odd": [7]},
+        {"account_id": 2.5, "extra": {"user_id": 3}, "skill_ids": []},
+        {"last_site_activity": datetime(2026, 1, 2, tzinfo=UTC), "role_id": 4},
+        {"role_id": date(2026, 1, 2), "headline": (1, 2)},
+    ],
+)
+def test_to_dict_matches_its_field_by_field_version(data: dict[str, object]) -> None:
+    """The fast copy decides by the value types it meets; the plain pass is its oracle."""
+    user = User(id="7")
+    vars(user).update(data)
+
+    row = to_dict(user)
+
+    assert row == _unstructure_fields(User, vars(user))
+    assert [(k, type(v)) for k, v in row.items()] == [
+        (k, type(v)) for k, v in _unstructure_fields(User, vars(user)).items()
+    ]
+    if type(data.get("skill_ids")) is list:
+        assert row["skill_ids"] is not data["skill_ids"]  # an id list is copied, as before
