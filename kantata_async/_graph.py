@@ -9,6 +9,7 @@ records keyed by id. `Graph.merge` folds them into one object per `(key, id)`:
 - A record seen before updates the same instance in place. Present keys overwrite (an explicit
   `null` sets `None`), absent keys keep their value, and `updated_at` decides between payloads
   that arrive out of order: per field, the value from the newest payload that carried it wins.
+  A record whose answer equals (`==`) what it holds keeps its dict and its links as they are.
 - Answers are ordered by when their request was sent (`Graph.ticket`): an answer to a request
   sent before a write's answer arrived does not overwrite what the write returned, and one
   sent before a delete does not bring the deleted record back.
