@@ -49,19 +49,49 @@ def _fix(kinds: Mapping[str, str], name: str, value: Any) -> Any:
     return value
 
 
-def _unstructure_model(obj: Model) -> dict[str, Any]:
+def _unstructure_fields(cls: type[Model], d: dict[str, Any]) -> dict[str, Any]:
+    """`to_dict` field by field: the plain version, and the one for dates set in Python."""
+    kinds = cls.__kantata_fixups__
+    return {
+        k: v if (t := type(v)) is str or v is None or t is bool else _fix(kinds, k, v)
+        for k, v in d.items()
+    }
+
+
+# Values a record stores as JSON-ready as they are, whatever the field; with ints and lists,
+# the types where only id fields may need a change.
+_AS_IS = frozenset({str, type(None), bool, float, dict})
+_DECODED = _AS_IS | {int, list}
+
+
+def to_dict(obj: Model) -> dict[str, Any]:
+    """`obj`'s loaded fields as JSON-ready values (ISO dates, str ids), plus its extras.
+
+    Absent fields are left out; relations are not followed.
+    """
     d = obj.__dict__
     if is_placeholder(obj):
         raise ValueError(f"{type(obj).__name__} {d.get('id')!r} is not loaded")
     # The stored values are the decoded JSON (and nothing else: the graph keeps its own
     # state apart), so a copy is JSON-ready already, but for ids that came as ints and dates
-    # or times set in Python. One pass, and a call only for a value that is not text, null
-    # or a bool: an export writes every field of every record.
-    kinds = type(obj).__kantata_fixups__
-    return {
-        k: v if (t := type(v)) is str or v is None or t is bool else _fix(kinds, k, v)
-        for k, v in d.items()
-    }
+    # or times set in Python. An export writes every field of every record, so the copy is
+    # made in C, and the types it holds say which fields need a look.
+    row = d.copy()
+    types = {*map(type, d.values())}
+    if types <= _AS_IS:
+        return row
+    cls = type(obj)
+    if not types <= _DECODED:
+        return _unstructure_fields(cls, d)  # a date, or something else `_fix` decides on
+    if int in types:
+        for name in cls.__kantata_id_fields__:
+            if type(value := row.get(name)) is int:
+                row[name] = str(value)
+    if list in types:
+        for name in cls.__kantata_id_list_fields__:
+            if type(value := row.get(name)) is list:
+                row[name] = [v if type(v) is str else str(v) for v in value]
+    return row
 
 
 def _structure_model(data: Any, cls: type[M]) -> M:
@@ -84,7 +114,7 @@ def _build() -> cattrs.Converter:
     )
     conv.register_unstructure_hook(datetime, datetime.isoformat)
     conv.register_unstructure_hook(date, date.isoformat)
-    conv.register_unstructure_hook_func(_is_model, _unstructure_model)
+    conv.register_unstructure_hook_func(_is_model, to_dict)
     conv.register_structure_hook_func(_is_model, _structure_model)
     return conv
 
@@ -128,14 +158,6 @@ def _build_strict() -> cattrs.Converter:
 
 
 _strict = _build_strict()
-
-
-def to_dict(obj: Model) -> dict[str, Any]:
-    """`obj`'s loaded fields as JSON-ready values (ISO dates, str ids), plus its extras.
-
-    Absent fields are left out; relations are not followed.
-    """
-    return _unstructure_model(obj)
 
 
 def from_dict(cls: type[M], data: dict[str, Any]) -> M:

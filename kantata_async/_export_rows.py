@@ -92,20 +92,27 @@ def _embed(
     The subtrees are the export's own include tree, alive as long as the export, so their
     ids cannot be reused while the memo holds them.
     """
-    d = obj.__dict__
-    if is_placeholder(obj):
-        return {"id": d["id"]}
+    state = obj._state
+    if state is not None and state.placeholder:
+        return {"id": obj.__dict__["id"]}
     key = (id(obj), id(tree))
     if memo is not None:
         done = memo.get(key)
         if done is not None:
             return done
-    row = to_dict(obj)
-    if next(iter(row), None) != "id":  # first, where a reader looks for it
-        row = {"id": row.pop("id", d["id"]), **row}
-    _embed_relations(obj, row, tree, memo, told)
+    row = _own_row(obj)
+    if tree:
+        _embed_relations(obj, row, tree, memo, told)
     if memo is not None:
         memo[key] = row
+    return row
+
+
+def _own_row(obj: Model) -> dict[str, Any]:
+    """`obj`'s own fields as JSON-ready values, its id first (where a reader looks for it)."""
+    row = to_dict(obj)
+    if next(iter(row), None) != "id":
+        row = {"id": row.pop("id", obj.__dict__["id"]), **row}
     return row
 
 
@@ -117,10 +124,16 @@ def _embed_relations(
     `told`: the (class, relation) clashes already logged by this export, if it logs them.
     """
     relations = type(obj).__kantata_relations__
+    links = obj._links
     for name, subtree in tree.items():
-        value = _linked(obj, relations[name])
-        if isinstance(value, _NotLoaded):
-            continue
+        rel = relations[name]
+        value: Any
+        if rel.field and name in links:  # the common case, read as `rel.targets` does
+            value = links[name]
+        else:
+            value = _linked(obj, rel)
+            if isinstance(value, _NotLoaded):
+                continue
         if name in row and told is not None and (type(obj), name) not in told:
             # The server sent a field under the relation's name: the relation asked for with
             # `include` takes the key in the row; the field stays on the record (`extra`).
@@ -131,10 +144,12 @@ def _embed_relations(
                 type(obj).__kantata_key__,
                 name,
             )
-        if isinstance(value, list):
+        if value is None:
+            row[name] = [] if rel.many else None
+        elif rel.many:
             row[name] = [_embed(t, subtree, memo, told) for t in value]
         else:
-            row[name] = None if value is None else _embed(value, subtree, memo, told)
+            row[name] = _embed(value, subtree, memo, told)
 
 
 # What a spreadsheet reads as the start of a formula (OWASP "CSV injection"): `=`, `+`, `-`,

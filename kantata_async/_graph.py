@@ -9,6 +9,7 @@ records keyed by id. `Graph.merge` folds them into one object per `(key, id)`:
 - A record seen before updates the same instance in place. Present keys overwrite (an explicit
   `null` sets `None`), absent keys keep their value, and `updated_at` decides between payloads
   that arrive out of order: per field, the value from the newest payload that carried it wins.
+  A record whose answer equals (`==`) what it holds keeps its dict and its links as they are.
 - Answers are ordered by when their request was sent (`Graph.ticket`): an answer to a request
   sent before a write's answer arrived does not overwrite what the write returned, and one
   sent before a delete does not bring the deleted record back.
@@ -25,6 +26,7 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, TypeVar, overload
 
 from ._envelope import check_envelope
@@ -39,6 +41,9 @@ __all__ = ["Graph", "Ticket"]
 log = logging.getLogger("kantata_async")
 
 M = TypeVar("M", bound=Model)
+
+# The update of a record whose answer equals what it holds: it keeps its dict and its links.
+_SAME: Mapping[str, Any] = MappingProxyType({})
 
 
 class Ticket:
@@ -200,6 +205,7 @@ class Graph(_GraphStore):
         if isinstance(key, type):
             key = key.__kantata_key__
         id_ = str(id)
+        self._forgot = True
         self._tombstones.setdefault(key, {})[id_] = self._tick()
         self._prune_tombstones()
         ref = self._maps.get(key, {}).pop(id_, None)
@@ -222,10 +228,10 @@ class Graph(_GraphStore):
         """Give every record under `key` its object.
 
         Returns the updates applied to records seen before, by id (empty for one whose
-        answer is older than what it holds), and the ids skipped because the record was
-        deleted after the request was sent. A new record's dict becomes its object's
-        `__dict__`; a placeholder adopts the dict too; a record seen before is updated in
-        place (see `merge_newest`).
+        answer is older than what it holds, `_SAME` for one whose answer equals it), and the
+        ids skipped because the record was deleted after the request was sent. A new
+        record's dict becomes its object's `__dict__`; a placeholder adopts the dict too; a
+        record seen before is updated in place (see `merge_newest`).
         """
         self._merged_keys[key] = None
         cls = record_class(key)
@@ -238,6 +244,7 @@ class Graph(_GraphStore):
         skipped: set[str] = set()
         tombs = self._tombstones.get(key) if cutoff is not None else None
         limit = cutoff or 0
+        same = not self._forgot
         for id_, raw in records.items():
             if tombs and tombs.get(id_, 0) > limit:
                 skipped.add(id_)
@@ -256,6 +263,11 @@ class Graph(_GraphStore):
             state = obj._state
             if state is None:
                 d = obj.__dict__
+                if same and raw == d:
+                    # Nothing changed, so the links made from these values still hold (unless
+                    # a `forget` took a target out of the graph since).
+                    updates[id_] = _SAME
+                    continue
                 if raw.get("updated_at") == d.get("updated_at"):
                     # The same version again, or a record without `updated_at`: the common
                     # case. The answer's dict becomes the storage, as for a new record (a
@@ -295,13 +307,12 @@ class Graph(_GraphStore):
                 link_new(merged[id_], raw, raw)
             return
         for id_, raw in records.items():
-            if id_ in skipped:
-                continue
-            obj = merged[id_]
             applied = updates.get(id_)
             if applied is None:
-                link_new(obj, raw, raw)
-            elif applied:
+                if id_ not in skipped:
+                    link_new(merged[id_], raw, raw)
+            elif applied:  # not `_SAME`, nor an older answer
+                obj = merged[id_]
                 link_update(obj, obj.__dict__, applied)
 
     def _fence(
@@ -317,7 +328,8 @@ class Graph(_GraphStore):
             updates, skipped = adopted[key]
             merged = self._batch[key]
             for id_ in maps[key]:
-                if id_ in skipped or (id_ in updates and not updates[id_]):
-                    continue
+                applied = updates.get(id_)
+                if id_ in skipped or (applied is not None and not applied and applied is not _SAME):
+                    continue  # deleted since, or an older answer than what the record holds
                 state = state_of(merged[id_])
                 state.fence, state.written = fence, written

@@ -63,6 +63,8 @@ class _GraphStore:
         self._clock = 0
         self._open_tickets: weakref.WeakSet[Ticket] = weakref.WeakSet()
         self._tombstones: dict[str, dict[str, int]] = {}
+        # Whether `forget` ever ran: until then, a record merged again unchanged keeps its links.
+        self._forgot = False
 
     def _tick(self) -> int:
         self._clock += 1

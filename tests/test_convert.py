@@ -16,6 +16,7 @@ from kantata_async import (
     to_dict,
     validate,
 )
+from kantata_async._convert import _unstructure_fields
 from kantata_async._models.base import Record
 from kantata_async.resources._registry import RESOURCES
 from kantata_async.testing import INCLUDES, Dataset
@@ -154,3 +155,29 @@ def test_every_record_the_fake_sends_fits_its_generated_model() -> None:
     assert raw == {"currencies", "followers", "insights_reports", "insights_report_exports"}
     assert {"access_group_memberships", "exchange_tables", "tags", "time_entries"} <= checked
     assert len(checked) > 90
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"full_name": "Ann", "disabled": False, "manager_id": None},
+        {"role_id": 3, "account_id": "1", "skill_ids": [1, "2", True]},
+        {"role_id": True, "skill_ids": "1,2", "work_sample_ids": None, "odd": [7]},
+        {"account_id": 2.5, "extra": {"user_id": 3}, "skill_ids": []},
+        {"last_site_activity": datetime(2026, 1, 2, tzinfo=UTC), "role_id": 4},
+        {"role_id": date(2026, 1, 2), "headline": (1, 2)},
+    ],
+)
+def test_to_dict_matches_its_field_by_field_version(data: dict[str, object]) -> None:
+    """The fast copy decides by the value types it meets; the plain pass is its oracle."""
+    user = User(id="7")
+    vars(user).update(data)
+
+    row = to_dict(user)
+
+    assert row == _unstructure_fields(User, vars(user))
+    assert [(k, type(v)) for k, v in row.items()] == [
+        (k, type(v)) for k, v in _unstructure_fields(User, vars(user)).items()
+    ]
+    if type(data.get("skill_ids")) is list:
+        assert row["skill_ids"] is not data["skill_ids"]  # an id list is copied, as before

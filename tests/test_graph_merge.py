@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from conftest import envelope, users_page, workweek_memberships_page
+from payloads import Payload
 
 from kantata_async import (
     AccountMembership,
@@ -77,6 +78,29 @@ def test_merging_the_same_id_again_updates_the_same_instance(graph: Graph) -> No
     assert again is user
     assert user.full_name == "Ann Archer"
     assert graph.count(User) == 1
+
+
+def test_an_unchanged_record_merged_again_keeps_its_links(graph: Graph) -> None:
+    def page() -> Payload:
+        return envelope(
+            "users",
+            {"7": {"full_name": "Ann", "role_id": "3"}},
+            roles={"3": {"name": "Designer"}},
+        )
+
+    [user] = graph.merge(page())
+    role = user.role
+
+    assert graph.merge(page()) == [user]
+    assert user.role is role
+    assert user.full_name == "Ann"
+
+    # After a delete, the same answer links to what the graph holds now, as any answer does.
+    graph.forget(Role, "3")
+    graph.merge(envelope("users", {"7": {"full_name": "Ann", "role_id": "3"}}))
+    with pytest.raises(KantataError):
+        _ = user.role  # a placeholder: role 3 is gone from the graph
+    assert graph.get(Role, "3") is None
 
 
 def test_a_sideloaded_record_is_the_same_object_as_the_primary_one(graph: Graph) -> None:

@@ -82,6 +82,9 @@ class Model:
     __kantata_relations__: ClassVar[Mapping[str, Relation]] = {}
     # field -> "id" | "ids" | "time": the fields `to_dict` may have to convert.
     __kantata_fixups__: ClassVar[Mapping[str, str]] = {}
+    # Its "id" and "ids" fields: where `to_dict` looks for ints to turn into text.
+    __kantata_id_fields__: ClassVar[tuple[str, ...]] = ()
+    __kantata_id_list_fields__: ClassVar[tuple[str, ...]] = ()
 
     def __attrs_post_init__(self) -> None:
         self._links = {}
@@ -144,9 +147,11 @@ def model(key: str, *, optional: frozenset[str] = frozenset()) -> Callable[[type
             setattr(cls, f.name, field_descriptor(f))
         cls.__kantata_key__ = key
         cls.__kantata_fields__ = frozenset(f.name for f in fields)
-        cls.__kantata_fixups__ = {
+        cls.__kantata_fixups__ = fixups = {
             f.name: kind for f in fields if (kind := fixup_kind(f)) is not None
         }
+        cls.__kantata_id_fields__ = tuple(k for k, kind in fixups.items() if kind == "id")
+        cls.__kantata_id_list_fields__ = tuple(k for k, kind in fixups.items() if kind == "ids")
         cls.__kantata_relations__ = {
             name: rel for name, rel in vars(cls).items() if isinstance(rel, Relation)
         }
