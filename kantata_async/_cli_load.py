@@ -205,6 +205,7 @@ class _Load:
         self.source = source
         self.resources = resources
         self.where = where
+        self.warnings: list[str] = []  # what the source's walks warned of (`on_warning`)
         # A destination that prefers SQL INSERT statements (DuckDB, MotherDuck) but reads
         # JSON lines takes these rows about ten times faster as JSON lines.
         capabilities = pipeline.destination.capabilities()
@@ -240,7 +241,9 @@ def _prepare(args: argparse.Namespace, console: Console) -> _Load:
     except ModuleNotFoundError as err:
         raise UsageError(str(err)) from None
     destination, where = _destination(args.to, args.dataset, console)
+    warnings: list[str] = []
     source = kantata_source(
+        on_warning=warnings.append,
         token=token,
         resources=resources,
         base_url=args.base_url,
@@ -258,7 +261,9 @@ def _prepare(args: argparse.Namespace, console: Console) -> _Load:
         dataset_name=args.dataset,
         pipelines_dir=args.pipelines_dir,
     )
-    return _Load(pipeline, source, resources, where)
+    job = _Load(pipeline, source, resources, where)
+    job.warnings = warnings
+    return job
 
 
 def run_load(args: argparse.Namespace, console: Console) -> int:
@@ -329,6 +334,7 @@ def _run(job: _Load, console: Console) -> int:
             signal.signal(number, handler)
     console.write(
         format_load_summary(pipeline, job.resources, job.where, time.monotonic() - started)
+        + "".join(f"{PROG}: warning: {text}\n" for text in job.warnings)
     )
     return EXIT_OK
 

@@ -164,8 +164,8 @@ class Exporter:
             warnings.append(
                 fewer_records_warning(self._resource, p.reported_count, p.reported_count + drift)
             )
-        if self._tracker is not None and self._tracker.outlier is not None:
-            warnings.append(self._tracker.outlier)
+        if self._tracker is not None:
+            warnings += [n for n in (self._tracker.held, self._tracker.outlier) if n is not None]
         if self._output.problem is not None:
             warnings.append(self._output.problem)
         return ExportSummary(
@@ -257,7 +257,11 @@ class Exporter:
                         gc.collect()
                     if self._on_progress is not None:
                         self._on_progress(self.progress())
-            watermark = self._tracker.finish() if self._tracker is not None else None
+            watermark = (
+                self._tracker.finish(self._walk.stats.reported_count)
+                if self._tracker is not None
+                else None
+            )
             output.commit()  # the target is replaced only now, whole
             self.watermark = watermark
             self._complete = True

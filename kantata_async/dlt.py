@@ -38,6 +38,7 @@ cancelled, then the client closed), and no watermark moves.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast, get_args
@@ -58,10 +59,12 @@ except ModuleNotFoundError as err:  # pragma: no cover - exercised in a subproce
 
 from ._client import DEFAULT_BASE_URL, KantataClient
 from ._export_rows import RowWriter, write_only_fields
+from ._export_summary import fewer_records_warning
 from ._export_walk import WalkPlan, delivered_pages
 from ._generated import CollectionKey
 from ._loop_thread import LoopThread, pull
 from ._models.base import _REGISTRY, Model
+from ._pagination import ListRequest
 from ._query import MAX_PER_PAGE
 from .resources._nested import IncludeTree
 from .resources._registry import RESOURCES
@@ -78,7 +81,11 @@ __all__ = [
 
 SOURCE_NAME = "kantata"
 """The source's default name: its dlt schema, config section and state scope."""
+log = logging.getLogger("kantata_async")
+
 STATE_KEY = "watermark"
+# Where an incremental collection with no watermark yet starts: everything.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 """Where an incremental resource keeps its `Watermark.dumps()` in dlt's resource state."""
 
 
@@ -146,6 +153,7 @@ def _rows(
     tracked: bool,
     since: Watermark | None,
     overlap: timedelta,
+    on_warning: Callable[[str], None] | None,
 ) -> Callable[[], Iterator[list[dict[str, Any]]]]:
     """The resource function of one collection: its rows, one list per page."""
 
@@ -156,15 +164,21 @@ def _rows(
         if tracked:
             mark = saved_watermark(state) or since
             # No watermark yet: every record, still tracked for the next watermark.
-            tracker = ChangeTracker(mark or Watermark(datetime(1970, 1, 1, tzinfo=UTC)), overlap)
+            tracker = ChangeTracker(mark or Watermark(_EPOCH), overlap)
             updated_after = tracker.updated_after if mark is not None else None
         writer = RowWriter("ndjson", plan.model, plan.tree)
+        walks: list[ListRequest[Model]] = []
+
+        rows_out = 0
 
         async def batches(client: KantataClient) -> AsyncIterator[list[dict[str, Any]]]:
+            nonlocal rows_out
             walk = plan.list_request(client, updated_after)
+            walks.append(walk)
             async for _, records in delivered_pages(walk, tracker, client.max_concurrency):
                 batch = [writer.document(record) for record in records]
                 writer.end_page()
+                rows_out += len(batch)
                 if batch:
                     yield batch
 
@@ -173,9 +187,19 @@ def _rows(
             yield from pull(loop, batches(client))
         finally:
             runner.release()
+        reported = walks[0].stats.reported_count
+        notes = []
         if tracker is not None:
-            # Only once the walk is complete: dlt commits it with the rows of this run.
-            state[STATE_KEY] = tracker.finish().dumps()
+            # Only once the walk is complete: dlt commits it with the rows of this run. It
+            # stays where it was if records may have been missed (`ChangeTracker.finish`).
+            state[STATE_KEY] = tracker.finish(reported).dumps()
+            notes = [n for n in (tracker.held, tracker.outlier) if n is not None]
+        elif reported is not None and rows_out < reported:
+            notes = [fewer_records_warning(plan.resource, reported, rows_out)]
+            log.warning("%s", notes[0])
+        for note in notes:
+            if on_warning is not None:
+                on_warning(f"{plan.resource}: {note}")
 
     rows.__name__ = plan.resource
     return rows
@@ -195,6 +219,7 @@ def kantata_source(
     max_retries: int = 4,
     allow_insecure_http: bool = False,
     name: str = SOURCE_NAME,
+    on_warning: Callable[[str], None] | None = None,
 ) -> DltSource:
     """A dlt source with one resource per collection in `resources`.
 
@@ -217,6 +242,10 @@ def kantata_source(
             every resource of a run.
         name: the source's name: its dlt schema and the scope of its state (two accounts
             loaded into one dataset need two names).
+        on_warning: called with a sentence when a collection's walk ends with fewer records
+            than the server reported (an incremental collection's watermark then stays where
+            it was, so the next run asks again) or a record stamped in the future; each is
+            also logged at WARNING.
 
     Every argument is checked here, before any request: an unknown collection, include path
     or filter, a bad filter value, a bad token or base URL raise `ValueError`.
@@ -235,6 +264,7 @@ def kantata_source(
         if stray:
             raise ValueError(f"{option}: {', '.join(stray)} not among the resources")
     start = as_watermark(since) if since is not None else None
+    ChangeTracker(start or Watermark(_EPOCH), overlap)  # checks both, before any request
 
     def make_client() -> KantataClient:
         return KantataClient(
@@ -262,7 +292,7 @@ def kantata_source(
         plan.list_request(checker)
         made.append(
             dlt.resource(
-                _rows(plan, runner, tracked, start, overlap),
+                _rows(plan, runner, tracked, start, overlap, on_warning),
                 name=key,
                 primary_key="id",
                 write_disposition="merge",

@@ -116,8 +116,14 @@ class ChangeTracker:
         overlap: timedelta = DEFAULT_OVERLAP,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        if overlap < timedelta(0):
-            raise ValueError(f"overlap must not be negative, got {overlap}")
+        if not isinstance(overlap, timedelta) or overlap < timedelta(0):
+            raise ValueError(f"overlap must be a timedelta >= 0, got {overlap!r}")
+        try:
+            since.at - overlap
+        except OverflowError:
+            raise ValueError(
+                f"since {since.at.isoformat()} is too early to ask for changes {overlap} before it"
+            ) from None
         self.since = since
         self.overlap = overlap
         self.delivered = 0
@@ -125,6 +131,9 @@ class ChangeTracker:
         self.outlier: str | None = None
         """After `finish`: a sentence on a time past this run's start that the next watermark
         did not take (a record stamped in the future, or a watermark already past it)."""
+        self.held: str | None = None
+        """After `finish`: a sentence saying the watermark did not move because the walk
+        returned fewer records than the server reported (a record may have been missed)."""
         self._clock = clock
         self._started = _aware(clock(), "clock()")
         self._newest: datetime | None = None
@@ -155,8 +164,8 @@ class ChangeTracker:
         self.delivered += 1
         return True
 
-    def finish(self) -> Watermark:
-        """The watermark for the next run.
+    def finish(self, reported: int | None = None) -> Watermark:
+        """The watermark for the next run; `reported` is the count the server announced.
 
         Records with `updated_at` move it to the newest one seen (the server's clock);
         records without it leave only this machine's clock at the start of the run; an empty
@@ -165,9 +174,21 @@ class ChangeTracker:
         ask for changes after 2099, that is for nothing. Records changed while the run went
         are past its start too; the next run asks for them again and skips them. A stamp
         past even the end of the run (and the overlap, for clock skew) is logged at WARNING.
+
+        When the walk returned fewer records than `reported` (one deleted mid-walk shifts the
+        next pages, so another record is never seen), the watermark stays where it was: the
+        next run asks for the same changes again, skips what this run delivered, and finds
+        the record this one missed. Logged at WARNING (`held`).
         """
         at = self.since.at
-        if self._newest is not None:
+        seen = self.delivered + self.skipped
+        if reported is not None and seen < reported:
+            self.held = (
+                f"the server reported {reported} changed records and {seen} arrived; the "
+                f"watermark stays at {at.isoformat()} so that the next run asks again"
+            )
+            log.warning("incremental sync: %s", self.held)
+        elif self._newest is not None:
             at = max(at, self._newest)
         elif self._unstamped:
             at = max(at, self._started)
@@ -237,7 +258,7 @@ class Changes(Generic[M]):
         async for record in listing:
             if self.tracker.accept(record):
                 yield record
-        self._watermark = self.tracker.finish()
+        self._watermark = self.tracker.finish(listing.stats.reported_count)
 
 
 def as_watermark(since: Watermark | datetime) -> Watermark:
