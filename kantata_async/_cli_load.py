@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import textwrap
@@ -159,6 +160,9 @@ def per_resource(
     return out
 
 
+_SECRET_KEY = re.compile(r"pass|pwd|secret|token|key", re.IGNORECASE)
+
+
 def _destination(spec: str, dataset: str, console: Console) -> tuple[Any, str]:
     """The dlt destination `--to` names, and how to show it (no password). Raises
     `UsageError` for an unknown destination or a DuckDB file that cannot be made."""
@@ -174,6 +178,12 @@ def _destination(spec: str, dataset: str, console: Console) -> tuple[Any, str]:
                 console.secrets.add(secret)
         if url.password:
             shown = str(url.with_password("***"))
+        if url.query:
+            # A password may travel in the query (`?password=...`): no value is shown.
+            for key, value in url.query.items():
+                if value and _SECRET_KEY.search(key):
+                    console.secrets.add(value)
+            shown = str(URL(shown).with_query({key: "***" for key in url.query}))
         scheme = spec.partition("://")[0].lower()
         name, credentials = _DESTINATION_NAMES.get(scheme, scheme), spec
         if name == "duckdb":
@@ -181,7 +191,7 @@ def _destination(spec: str, dataset: str, console: Console) -> tuple[Any, str]:
             database = Path(spec.partition("://")[2].removeprefix("/"))
             if not database.parent.is_dir():
                 raise UsageError(f"--to {shown}: {database.parent} is not a directory")
-            if database.stem == dataset:
+            if database.stem.casefold() == dataset.casefold():  # DuckDB ignores case
                 # DuckDB names the database after its file and cannot tell the two apart.
                 raise UsageError(f"--dataset {dataset}: must differ from the DuckDB file's name")
     try:

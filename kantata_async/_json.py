@@ -1,8 +1,9 @@
 """JSON in and out: orjson when the `fast` extra is installed, the standard library otherwise.
 
-Both decoders refuse the same things, so a response means the same with or without the extra:
-NaN and Infinity, numbers that overflow a double (`1e400`), nesting too deep to decode, integers
-too long to convert. Each raises one of `DECODE_ERRORS`, which the transport turns into a
+Both decoders refuse the same things, so a response means the same with or without the
+extra: NaN and Infinity, numbers that overflow a double (`1e400`), nesting too deep to
+decode, integers too long to convert. Integers wider than 64 bits stay exact with both.
+Each refusal raises one of `DECODE_ERRORS`, which the transport turns into a
 `ResponseValidationError`. Call `loads` through the module (`_json.loads`), not a copy of it.
 """
 
@@ -47,8 +48,24 @@ except ImportError:  # pragma: no cover - exercised when the extra is not instal
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 else:
-    loads = orjson.loads
+    # orjson reads an integer wider than 64 bits as a float (rounded) and will not write one:
+    # a body with 20 digits in a row (rarely one in a string) is decoded by the standard
+    # library instead, exactly, and such an integer is written by it too.
+    _DIGITS = bytes(48 if 48 <= i <= 57 else 46 for i in range(256))  # digits to "0"
+    _WIDE = b"0" * 20
+
+    def loads(raw: bytes | str) -> Any:
+        """Decode JSON; integers of any width stay exact."""
+        data = raw if isinstance(raw, bytes) else raw.encode()
+        if data.translate(_DIGITS).find(_WIDE) != -1:
+            return stdlib_loads(raw)
+        return orjson.loads(data)
 
     def dumps(value: Any) -> str:
         """`value` as compact JSON text (UTF-8 characters kept as they are)."""
-        return orjson.dumps(value).decode()
+        try:
+            return orjson.dumps(value).decode()
+        except orjson.JSONEncodeError as err:
+            if "64-bit" not in str(err):
+                raise
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

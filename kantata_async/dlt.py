@@ -58,6 +58,7 @@ except ModuleNotFoundError as err:  # pragma: no cover - exercised in a subproce
     ) from err
 
 from ._client import DEFAULT_BASE_URL, KantataClient
+from ._dlt_columns import ColumnCheck
 from ._export_rows import RowWriter, write_only_fields
 from ._export_summary import fewer_records_warning
 from ._export_walk import WalkPlan, delivered_pages
@@ -167,6 +168,7 @@ def _rows(
             tracker = ChangeTracker(mark or Watermark(_EPOCH), overlap)
             updated_after = tracker.updated_after if mark is not None else None
         writer = RowWriter("ndjson", plan.model, plan.tree)
+        columns = ColumnCheck()
         walks: list[ListRequest[Model]] = []
 
         rows_out = 0
@@ -177,6 +179,8 @@ def _rows(
             walks.append(walk)
             async for _, records in delivered_pages(walk, tracker, client.max_concurrency):
                 batch = [writer.document(record) for record in records]
+                for row in batch:
+                    columns.check(row, plan.resource)
                 writer.end_page()
                 rows_out += len(batch)
                 if batch:
