@@ -247,6 +247,8 @@ def _prepare(
     since = parse_since(args.since) if args.since is not None else None
     if args.watermark_out and since is None:
         raise UsageError("--watermark-out needs --since (use --since 1970-01-01T00:00:00Z)")
+    if args.watermark_out and (problem := output_problem(args.watermark_out)) is not None:
+        raise UsageError(f"--watermark-out {args.watermark_out}: {problem}")
     filters = parse_filters(args.resource, args.filter)
     include = [p.strip() for entry in args.include for p in entry.split(",") if p.strip()]
     # --concurrency bounds the client's requests too (pages and nested include lookups).

@@ -129,6 +129,19 @@ def test_an_output_that_cannot_be_written_exits_2_before_any_request(
     assert served.fake.requests == []
 
 
+def test_a_watermark_file_that_cannot_be_written_exits_2_before_any_request(
+    served: Served, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    mark = tmp_path / "missing" / "mark.json"
+    args = export_args(served, tmp_path / "out.ndjson", "--token", served.token)
+    code = main([*args, "--since", "2026-01-01T00:00:00Z", "--watermark-out", str(mark)])
+    err = capfd.readouterr().err
+    assert code == 2
+    assert f"--watermark-out {mark}: the directory {mark.parent} does not exist" in err
+    assert served.fake.requests == []
+    assert not (tmp_path / "out.ndjson").exists()
+
+
 def test_no_token_exits_2(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     code = main(["export", "users", "--out", str(tmp_path / "x.ndjson")])
     assert code == 2
