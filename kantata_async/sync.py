@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -85,17 +87,29 @@ class Watermark:
         try:
             data = json.loads(text)
             at = datetime.fromisoformat(data["at"])
-            recent = frozenset((str(i), str(u)) for i, u in data.get("recent", []))
+            pairs = data.get("recent", [])
+            if not isinstance(pairs, list) or not all(
+                isinstance(p, list) and len(p) == 2 and all(isinstance(v, str) for v in p)
+                for p in pairs
+            ):
+                raise ValueError("'recent' must be a list of [id, updated_at] pairs")
+            return cls(at, frozenset((i, u) for i, u in pairs))
         except (ValueError, KeyError, TypeError) as err:
             raise ValueError(f"not a kantata_async watermark: {err}") from err
-        return cls(at, recent)
 
     def save(self, path: str | Path) -> None:
         """Write the watermark to `path` (replacing it whole, never half-written)."""
         target = Path(path)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(self.dumps() + "\n", encoding="utf-8")
-        tmp.replace(target)
+        # A name of its own, so that two saves at once cannot write into one temporary file.
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        tmp = Path(name)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(self.dumps() + "\n")
+            tmp.replace(target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, path: str | Path) -> Watermark:

@@ -91,9 +91,16 @@ async def test_watermarks_survive_a_state_file(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     mark.save(path)
     assert Watermark.load(path) == mark
-    assert not (tmp_path / "state.json.tmp").exists()
-    with pytest.raises(ValueError, match="not a kantata_async watermark"):
-        Watermark.loads("{}")
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no temporary file left
+    for text in (
+        "{}",
+        '{"at": "2026-01-02T03:04:05+00:00", "recent": {"ab": 1}}',  # not a list of pairs
+        '{"at": "2026-01-02T03:04:05+00:00", "recent": [["7"]]}',
+        '{"at": "2026-01-02T03:04:05+00:00", "recent": [[7, "2026-01-02"]]}',
+        '{"at": "2026-01-02T03:04:05"}',  # naive
+    ):
+        with pytest.raises(ValueError, match="not a kantata_async watermark"):
+            Watermark.loads(text)
 
 
 async def test_bad_arguments(client: KantataClient) -> None:
