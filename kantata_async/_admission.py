@@ -44,6 +44,7 @@ class Admission:
     async def _wait_turn(self, send_at: float | None) -> None:
         """Sleep until `send_at` (a reserved paced moment), or out of the pause first."""
         pacing = self.pacing
+        decreases = pacing.decreases
         while True:
             # A loop, not an Event: another 429 may push the end of the pause while we sleep.
             paused = pacing.pause_left()
@@ -51,7 +52,9 @@ class Admission:
                 send_at = None  # a paced moment is reserved once the pause is over
                 await asyncio.sleep(paused)
                 continue
-            if send_at is None:
+            if send_at is None or pacing.decreases != decreases:
+                # A 429 lowered the rate while we waited: the moment was paced at the old one.
+                decreases = pacing.decreases
                 send_at = pacing.send_at()
             wait = send_at - pacing.clock()
             if wait <= 0:

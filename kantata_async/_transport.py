@@ -158,6 +158,7 @@ class Transport:
             status: int | None = None
             failure: Failure | None = None
             retry_after: float | None = None
+            pause_all = True  # a 429 pauses the whole client (see AdaptiveRate.on_response)
             error: APIConnectionError | APIStatusError | None = None
             await admission.enter()
             try:
@@ -171,7 +172,7 @@ class Transport:
                     failure, error = _failure_of(err), err
                 else:
                     throttled = status == 429
-                    pacing.on_response(sent_at=sent_at, throttled=throttled)
+                    pause_all = pacing.on_response(sent_at=sent_at, throttled=throttled)
                     if throttled:
                         self.rate_limited += 1
                         log.info("429 on %s %s: now sending at %r", method, rel, pacing)
@@ -214,7 +215,9 @@ class Transport:
                 retry.max_retries,
                 error,
             )
-            if status in _PAUSE_STATUSES:
+            if status in _PAUSE_STATUSES and (
+                status != 429 or pause_all or retry_after is not None
+            ):
                 self.pause(delay)
             else:
                 await asyncio.sleep(delay)
