@@ -2,7 +2,8 @@
 
 A request takes one of the client's `max_concurrency` slots, then waits out any client-wide
 pause and its paced moment with the slot in hand: a request that queued for a slot before a
-429 arrived must not go out during the pause the 429 started.
+429 arrived must not go out during the pause the 429 started, nor at a moment paced at the
+rate before it (it takes a new one).
 """
 
 from __future__ import annotations

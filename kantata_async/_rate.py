@@ -6,12 +6,22 @@ AIMD-style, for the whole client:
 
 - Until the first 429 nothing is paced: `max_concurrency` requests in flight is the only
   bound, as without adaptivity.
-- **Decrease.** The first 429 sets a rate from the rate the client was sending at (over the
-  last second): less one request per round trip for each request of that burst the server
-  refused, since what it let through while refusing is its rate. Each refusal takes at most
-  half, and the rate stays at least `first_backoff` (a quarter) of the sending rate. Each
-  later 429 multiplies the rate by `backoff`; 429s answering requests sent before that
+- **Decrease.** The first 429 sets a rate from the burst before it, whichever is less of:
+  a third of the rate the server let requests through (over the last second, up to the
+  refused one: that counts the server's own burst, which a client at full speed spends at
+  once); and the rate the client was sending at, less one request per round trip for each
+  request of that burst the server refused, since what it let through while refusing is its
+  rate (each refusal takes at most half, and at least `first_backoff`, a quarter, of the
+  sending rate remains). A later 429 sets nine tenths of the rate the server let requests
+  through since the 429 before (its bucket was empty at both), when the rate held every
+  request back in between (else the server may have had tokens to spare): at most
+  `backoff` (0.8) times the rate, at least half of it. 429s answering requests sent before a
   decrease are the same signal and do not lower it again (they arrive together).
+- **No client-wide pause.** A 429 does not pause the whole client, as it does without
+  adaptivity (`on_response` says which): the rate it set is what holds the others back.
+  Pacing starts one interval after it, and a request waiting for a moment paced at the old
+  rate takes a new one (`decreases` counts them). The refused request waits its own retry
+  delay. (A `Retry-After`, which Kantata does not send, and a 503 still pause the client.)
 - **Additive increase.** While the rate is what holds requests back, it grows linearly, by
   `growth` times the rate set by the last 429, per second of answered requests: back above
   the rate of that 429 within a few seconds, probing slowly. Idle time and pauses do not
@@ -21,8 +31,9 @@ AIMD-style, for the whole client:
   incident taught it. No pacing until the next 429.
 - **Pacing with jitter.** Under a rate, requests go out one every `1 / rate` seconds, each
   interval drawn from `1 - jitter` to `1 + jitter` times that, so the client sends steadily
-  instead of in bursts. After a pause (a 429 or 503 with its retry delay) the requests it held
-  go out paced too; without a rate, spread over a round trip rather than in one millisecond.
+  instead of in bursts. After a pause (a 503, or a 429 with `Retry-After` or without
+  adaptivity, for its retry delay) the requests it held go out paced too; without a rate,
+  spread over a round trip rather than in one millisecond.
 
 The limit is learned as a rate, not as a number of requests in flight, because it is a rate:
 how long a request takes depends on what it asks for (a page of users with every include
@@ -280,7 +291,8 @@ class AdaptiveRate:
         self._sent_since = sum(1 for at in self._recent if at > sent_at)
         self._refused_since = 0
         self._held = True
-        # Pacing starts now: the server has just refused a request.
+        # Pacing starts one interval from now, when the server has let one more through; a
+        # moment given out before is stale (`decreases` tells the waiting requests).
         assert self.rate is not None
         self._next_send = max(self.paused_until, now + 1.0 / self.rate)
         return False

@@ -3,9 +3,10 @@
 `Transport.request` sends one logical request: it takes a slot of the client-wide
 concurrency limit, waits out any client-wide pause and its paced moment (`Admission`), sends,
 and maps the answer to decoded JSON or to a typed error. Failed attempts are retried as
-`RetryPolicy` says. A 429 or 503 pauses every request of the client until its retry time, not
-only the one that got it, and a 429 sets or lowers the rate the client sends at
-(`AdaptiveRate`). aiohttp's own exceptions are mapped in `_http_errors`, shared with OAuth.
+`RetryPolicy` says. A 429 sets or lowers the rate the client sends at (`AdaptiveRate`), which
+then holds every request back; a 503, a 429 with `Retry-After`, and any 429 with adaptivity
+off pause every request of the client until its retry time, not only the one that got it.
+aiohttp's own exceptions are mapped in `_http_errors`, shared with OAuth.
 """
 
 from __future__ import annotations
