@@ -7,11 +7,11 @@ AIMD-style, for the whole client:
 - Until the first 429 nothing is paced: `max_concurrency` requests in flight is the only
   bound, as without adaptivity.
 - **Decrease.** The first 429 sets a rate from the burst before it, whichever is less of:
-  a third of the rate the server let requests through (over the last second, up to the
-  refused one: that counts the server's own burst, which a client at full speed spends at
-  once); and the rate the client was sending at, less one request per round trip for each
-  request of that burst the server refused, since what it let through while refusing is its
-  rate (each refusal takes at most half, and at least `first_backoff`, a quarter, of the
+  `first_backoff` (a quarter) of the rate the server let requests through (over the last
+  second, up to the refused one: that counts the server's own burst, which a client at full
+  speed spends at once); and the rate the client was sending at, less one request per round
+  trip for each request of that burst the server refused, since what it let through while
+  refusing is its rate (each refusal takes at most half, and at least `first_backoff` of the
   sending rate remains). A later 429 sets nine tenths of the rate the server let requests
   through since the 429 before (its bucket was empty at both), when the rate held every
   request back in between (else the server may have had tokens to spare): at most
@@ -60,10 +60,6 @@ _RTT_GAIN = 0.125
 _SEND_WINDOW = 1.0
 # Send moments kept to count those after a refused request (many more than in flight).
 _RECENT = 256
-# The first rate is at most this share of the rate the server let requests through before its
-# first refusal: that rate counts the server's burst too, which a client at full speed spends
-# at once.
-_LET_THROUGH_SHARE = 1 / 3
 # A later decrease sets this share of the rate the server let requests through since the one
 # before: a little under it, so that pacing jitter does not run the server's bucket dry.
 _MEASURED_SHARE = 0.9
@@ -276,7 +272,7 @@ class AdaptiveRate:
             # Without two sends to measure, the most the ceiling lets through.
             self._burst_rate = self._burst_base = measured or self.ceiling / max(rtt, _MIN_RTT)
             let_through = self.let_through(sent_at)
-            self._burst_cap = math.inf if let_through is None else let_through * _LET_THROUGH_SHARE
+            self._burst_cap = math.inf if let_through is None else let_through * self.first_backoff
             self._sends.clear()
             self._passed.clear()
             self._refused_in_burst(rtt)

@@ -92,26 +92,33 @@ def test_a_refusal_takes_at_most_half_of_a_sparse_sending_rate() -> None:
     assert rate.rate == pytest.approx(1.0)
 
 
+SPREAD = [0.0, 0.001, 0.002] + [0.003 + 0.005 * k for k in range(8)]
+
+
 @pytest.mark.parametrize(
-    ("passed", "refused", "expected"),
+    ("times", "passed", "expected"),
     [
-        # 11 requests sent at 250 a second; the first `passed` answered OK before the
-        # refusals. The server let them through at 250 a second, its burst included: the
-        # first rate is at most a third of that...
-        (10, 1, 250 / 3),
-        # ... and the refusals lower it from the sending rate as above, whichever is less.
-        (2, 9, 70.0),
+        # 11 requests sent at 250 a second, the first 10 answered OK before the refusal: the
+        # server let them through at 250 a second, its burst included. The first rate is at
+        # most a quarter of that (one refusal alone would leave 230)...
+        ([0.004 * n for n in range(11)], 10, 250 / 4),
+        # ... and the refusals lower it from the sending rate as above, whichever is less:
+        # 3 let through at 1,000 a second (at most 250), then 8 refused: 20 a second each off
+        # the 263 a second they were sent at.
+        (SPREAD, 3, 10 / 0.038 - 8 * 20),
     ],
 )
-def test_the_first_rate_is_at_most_a_third_of_what_the_server_let_through(
-    passed: int, refused: int, expected: float
+def test_the_first_rate_is_at_most_a_quarter_of_what_the_server_let_through(
+    times: list[float], passed: int, expected: float
 ) -> None:
     clock = Clock()
     rate = controller(clock)
-    sent = burst(rate, clock, passed + refused, 0.004)
-    for at in sent[:passed]:
+    for at in times:
+        clock.now = at
+        assert rate.send_at() == at
+    for at in times[:passed]:
         answer(rate, clock, at)
-    for at in sent[passed:]:
+    for at in times[passed:]:
         answer(rate, clock, at, throttled=True)
     assert rate.rate == pytest.approx(expected)
 
