@@ -2,7 +2,8 @@
 
 A request takes one of the client's `max_concurrency` slots, then waits out any client-wide
 pause and its paced moment with the slot in hand: a request that queued for a slot before a
-429 arrived must not go out during the pause the 429 started.
+429 arrived must not go out during the pause the 429 started, nor at a moment paced at the
+rate before it (it takes a new one).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Admission:
     async def _wait_turn(self, send_at: float | None) -> None:
         """Sleep until `send_at` (a reserved paced moment), or out of the pause first."""
         pacing = self.pacing
+        decreases = pacing.decreases
         while True:
             # A loop, not an Event: another 429 may push the end of the pause while we sleep.
             paused = pacing.pause_left()
@@ -51,7 +53,9 @@ class Admission:
                 send_at = None  # a paced moment is reserved once the pause is over
                 await asyncio.sleep(paused)
                 continue
-            if send_at is None:
+            if send_at is None or pacing.decreases != decreases:
+                # A 429 lowered the rate while we waited: the moment was paced at the old one.
+                decreases = pacing.decreases
                 send_at = pacing.send_at()
             wait = send_at - pacing.clock()
             if wait <= 0:

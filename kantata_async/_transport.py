@@ -3,9 +3,10 @@
 `Transport.request` sends one logical request: it takes a slot of the client-wide
 concurrency limit, waits out any client-wide pause and its paced moment (`Admission`), sends,
 and maps the answer to decoded JSON or to a typed error. Failed attempts are retried as
-`RetryPolicy` says. A 429 or 503 pauses every request of the client until its retry time, not
-only the one that got it, and a 429 sets or lowers the rate the client sends at
-(`AdaptiveRate`). aiohttp's own exceptions are mapped in `_http_errors`, shared with OAuth.
+`RetryPolicy` says. A 429 sets or lowers the rate the client sends at (`AdaptiveRate`), which
+then holds every request back; a 503, a 429 with `Retry-After`, and any 429 with adaptivity
+off pause every request of the client until its retry time, not only the one that got it.
+aiohttp's own exceptions are mapped in `_http_errors`, shared with OAuth.
 """
 
 from __future__ import annotations
@@ -159,6 +160,7 @@ class Transport:
             status: int | None = None
             failure: Failure | None = None
             retry_after: float | None = None
+            pause_all = True  # a 429 pauses the whole client (see AdaptiveRate.on_response)
             error: APIConnectionError | APIStatusError | None = None
             await admission.enter()
             try:
@@ -172,7 +174,7 @@ class Transport:
                     failure, error = _failure_of(err), err
                 else:
                     throttled = status == 429
-                    pacing.on_response(sent_at=sent_at, throttled=throttled)
+                    pause_all = pacing.on_response(sent_at=sent_at, throttled=throttled)
                     if throttled:
                         self.rate_limited += 1
                         log.info("429 on %s %s: now sending at %r", method, rel, pacing)
@@ -216,7 +218,9 @@ class Transport:
                 retry.max_retries,
                 error,
             )
-            if status in _PAUSE_STATUSES:
+            if status in _PAUSE_STATUSES and (
+                status != 429 or pause_all or retry_after is not None
+            ):
                 self.pause(delay)
             else:
                 await asyncio.sleep(delay)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import random
-from collections.abc import Callable
 
 import pytest
 
 from kantata_async._rate import AdaptiveRate
-from kantata_async.testing._ratelimit import TokenBucket
 
 RTT = 0.05
 
@@ -50,6 +47,7 @@ def limited(rate_per_second: float, clock: Clock, **kwargs: float) -> AdaptiveRa
     answer(rate, clock, sent[-1], throttled=True)
     rate.rate = rate_per_second  # the rest of the test starts from a known rate
     rate._slope = rate.growth * rate_per_second
+    rate._next_send = clock.now + 1 / rate_per_second  # ... paced from one interval on
     return rate
 
 
@@ -92,6 +90,97 @@ def test_a_refusal_takes_at_most_half_of_a_sparse_sending_rate() -> None:
     sent = burst(rate, clock, 3, 0.5)  # 2 a second: far less than one per round trip
     answer(rate, clock, sent[-1], throttled=True)
     assert rate.rate == pytest.approx(1.0)
+
+
+SPREAD = [0.0, 0.001, 0.002] + [0.003 + 0.005 * k for k in range(8)]
+
+
+@pytest.mark.parametrize(
+    ("times", "passed", "expected"),
+    [
+        # 11 requests sent at 250 a second, the first 10 answered OK before the refusal: the
+        # server let them through at 250 a second, its burst included. The first rate is at
+        # most a quarter of that (one refusal alone would leave 230)...
+        ([0.004 * n for n in range(11)], 10, 250 / 4),
+        # ... and the refusals lower it from the sending rate as above, whichever is less:
+        # 3 let through at 1,000 a second (at most 250), then 8 refused: 20 a second each off
+        # the 263 a second they were sent at.
+        (SPREAD, 3, 10 / 0.038 - 8 * 20),
+    ],
+)
+def test_the_first_rate_is_at_most_a_quarter_of_what_the_server_let_through(
+    times: list[float], passed: int, expected: float
+) -> None:
+    clock = Clock()
+    rate = controller(clock)
+    for at in times:
+        clock.now = at
+        assert rate.send_at() == at
+    for at in times[:passed]:
+        answer(rate, clock, at)
+    for at in times[passed:]:
+        answer(rate, clock, at, throttled=True)
+    assert rate.rate == pytest.approx(expected)
+
+
+def test_only_a_client_without_adaptivity_pauses_for_a_429() -> None:
+    clock = Clock()
+    adaptive, fixed = controller(clock), controller(clock, adaptive=False)
+    assert adaptive.on_response(sent_at=0.0, throttled=True) is False  # the rate holds it
+    assert fixed.on_response(sent_at=0.0, throttled=True) is True
+    assert fixed.on_response(sent_at=0.0, throttled=False) is False
+    assert adaptive.on_response(sent_at=0.0, throttled=False) is False
+
+
+def test_pacing_starts_one_interval_after_a_429_and_counts_the_decreases() -> None:
+    clock = Clock()
+    rate = controller(clock)
+    sent = burst(rate, clock, 11, 0.004)
+    assert rate.decreases == 0
+    answer(rate, clock, sent[-1], throttled=True)
+    assert rate.decreases == 1  # a moment given out before is stale (Admission takes another)
+    assert rate.rate is not None
+    assert rate.send_at() == pytest.approx(clock.now + 1 / rate.rate)
+    answer(rate, clock, sent[-2], throttled=True)  # the same signal
+    assert rate.decreases == 1
+
+
+def paced_then_refused(rate: AdaptiveRate, clock: Clock, sends: int) -> None:
+    """`sends` requests one after another as pacing lets them, the last one refused."""
+    for _ in range(sends):
+        clock.now = rate.send_at()
+    refused_at = clock.now
+    clock.now += RTT
+    rate.on_response(sent_at=refused_at, throttled=True)
+
+
+@pytest.mark.parametrize(
+    ("idle", "expected"),
+    [
+        # 10/s, refused once at 0.1 s; paced from 0.25 s, 11 requests 0.1 s apart, the last
+        # refused at 1.25 s: the server let 10 through in 1.15 s; the rate is 9/10 of that.
+        (0.0, 0.9 * 10 / 1.15),
+        (0.5, 0.9 * 10 / 1.55),  # a pause before: the same 10 in 1.55 s
+        (1.0, 5.0),  # 10 in 2.05 s: at most half comes off
+    ],
+)
+def test_a_later_429_sets_what_the_server_let_through_since_the_one_before(
+    idle: float, expected: float
+) -> None:
+    clock = Clock()
+    rate = limited(10.0, clock)
+    if idle:
+        rate.pause(idle)
+    paced_then_refused(rate, clock, 11)
+    assert rate.rate == pytest.approx(expected)
+
+
+def test_a_request_the_rate_did_not_hold_back_leaves_the_measure_out() -> None:
+    clock = Clock()
+    rate = limited(10.0, clock)
+    clock.now += 5.0  # idle: the next request goes at once; the server's bucket refilled
+    paced_then_refused(rate, clock, 11)
+    assert rate.rate == pytest.approx(8.0)  # x 0.8: what it let through says nothing
 
 
 def test_a_rate_no_429_confirmed_for_a_minute_is_dropped() -> None:
@@ -191,7 +280,7 @@ def test_paced_requests_are_spaced_with_bounded_jitter(rand: float, factor: floa
     rate.rand = lambda: rand
     start = clock.now
     moments = [rate.send_at() for _ in range(4)]  # four requests at the same instant
-    assert moments[0] == start
+    assert moments[0] == pytest.approx(start + 0.1)  # one interval after the 429
     gaps = [b - a for a, b in itertools.pairwise(moments)]
     assert gaps == pytest.approx([0.1 * factor] * 3)
 
@@ -268,71 +357,3 @@ def test_arguments_are_checked(kwargs: dict[str, object], message: str) -> None:
     args: dict[str, object] = {"ceiling": 8} | kwargs
     with pytest.raises(ValueError, match=message):
         AdaptiveRate(**args)  # type: ignore[arg-type]
-
-
-def simulate(
-    make: Callable[[Clock], AdaptiveRate], *, seconds: float, rate: float, burst: int
-) -> tuple[int, int, int]:
-    """A client sending as fast as it is let (8 in flight, 30 ms round trips) against a token
-    bucket; a 429 pauses it for 0.375 s (the retry policy's mean first delay). Returns
-    (requests, 429s, successes in the second half)."""
-    clock = Clock()
-    control = make(clock)
-    bucket = TokenBucket(rate, burst, 0.0)
-    events: list[tuple[float, int, str, float]] = []
-    order = 0
-
-    def at(when: float, kind: str, sent: float = 0.0) -> None:
-        nonlocal order
-        order += 1
-        heapq.heappush(events, (when, order, kind, sent))
-
-    for _ in range(8):
-        at(0.0, "ready")
-    requests = refused = late = 0
-    while events:
-        clock.now, _, kind, sent = heapq.heappop(events)
-        if clock.now > seconds:
-            break
-        if kind == "ready":  # a slot is free: wait out the pause, then the paced moment
-            if control.pause_left() > 0:
-                at(control.paused_until, "ready")
-                continue
-            at(control.send_at(), "send")
-        elif kind == "send":
-            if control.pause_left() > 0:
-                at(control.paused_until, "ready")
-                continue
-            requests += 1
-            ok = bucket.take(clock.now)
-            at(clock.now + 0.03, "ok" if ok else "429", clock.now)
-        else:
-            control.on_response(sent_at=sent, throttled=kind == "429")
-            if kind == "429":
-                refused += 1
-                control.pause(0.375)
-            elif clock.now > seconds / 2:
-                late += 1
-            at(clock.now, "ready")
-    return requests, refused, late
-
-
-def test_against_a_token_bucket_the_rate_converges_below_the_limit() -> None:
-    requests, refused, late = simulate(
-        lambda clock: AdaptiveRate(8, clock=clock, rand=random.Random(1).random),
-        seconds=60.0,
-        rate=50.0,
-        burst=10,
-    )
-    # The second half of a minute runs at 80 % of the limit or more, and few requests are
-    # refused overall: a wave at the start, then one now and then as the rate probes.
-    assert 0.8 * 50 * 30 <= late <= 50 * 30 + 10
-    assert refused / requests < 0.02
-
-
-def test_without_adaptivity_the_same_client_is_refused_again_and_again() -> None:
-    requests, refused, late = simulate(
-        lambda clock: AdaptiveRate(8, adaptive=False, clock=clock), seconds=60.0, rate=50, burst=10
-    )
-    assert refused / requests > 0.2  # the contrast the test above is about
-    assert late < 0.8 * 50 * 30
