@@ -10,7 +10,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, get_args
 import attrs
 import pytest
 from conftest import my_memberships
+from dlt_helpers import new_pipeline, query, source
 from threaded import Served
 
 from kantata_async import AuthenticationError, KantataClient
@@ -49,21 +49,7 @@ def no_telemetry(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def pipeline(tmp_path: Path) -> Pipeline:
-    return dlt.pipeline(
-        pipeline_name=f"kantata_{uuid.uuid4().hex[:8]}",
-        destination=dlt.destinations.duckdb(str(tmp_path / "load.duckdb")),
-        dataset_name="kantata",
-        pipelines_dir=str(tmp_path / "pipelines"),
-    )
-
-
-def source(served: Served, resources: list[Any], **options: Any) -> Any:
-    return kantata_source(token=served.token, base_url=served.url, resources=resources, **options)
-
-
-def query(pipeline: Pipeline, sql: str) -> list[tuple[Any, ...]]:
-    with pipeline.sql_client() as client:
-        return list(client.execute_sql(sql))
+    return new_pipeline(tmp_path)
 
 
 def ids(pipeline: Pipeline, table: str) -> list[str]:
