@@ -260,3 +260,19 @@ async def test_every_action_reaches_its_route(
             assert answer is client.graph.get(key, ident(answer))
     path = re.sub(r"\{[a-z_]+\}", args[0] if args else "", template)
     assert (method, path) in [(r.method, r.path) for r in fake.requests[first:]]
+
+
+@pytest.mark.parametrize(
+    "case", ["timesheet_submissions.approve", "timesheet_submissions.reject", "invoices.cancel"]
+)
+async def test_an_action_whose_fields_are_all_optional_needs_none(
+    pair: tuple[FakeKantata, KantataClient], case: str
+) -> None:
+    """`approve("17")` as the README shows it: sent without a body, answered with the record."""
+    fake, client = pair
+    key, _, operation = case.partition(".")
+    obj = await subject(fake, client, key)
+    answer = await getattr(getattr(client, key), operation)(ident(obj))
+    assert answer is obj and answer.status == STATUS[operation]
+    [request] = [r for r in fake.requests if r.path.endswith(f"/{operation}")]
+    assert request.body == b""

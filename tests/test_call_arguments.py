@@ -107,10 +107,13 @@ async def test_a_write_whose_extra_query_clashes_with_its_refresh_is_refused_bef
     start = date(2030, 1, 6)  # a Sunday
     assert start.weekday() == 6
     before = len(fake.requests)
-    with pytest.raises(ValueError, match="extra_query"):
-        await client.workweek_memberships.create(
-            user_id=me.id, start_date=start, monday_minutes=480, extra_query={"include": "workweek"}
-        )
+    for extra in ({"include": "workweek"}, {"user_ids": me.id}):
+        with pytest.raises(ValueError, match="extra_query"):
+            await client.workweek_memberships.create(
+                user_id=me.id, start_date=start, monday_minutes=480, extra_query=extra
+            )
+        with pytest.raises(ValueError, match="extra_query"):
+            await client.workweek_memberships.delete(held[0].id, extra_query=extra)
     assert fake.requests[before:] == []
 
 

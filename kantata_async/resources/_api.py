@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .._graph import Graph, Ticket
 from .._models.base import Model
-from .._options import Timeout
+from .._options import Options, Timeout
 from .._transport import Body
 
 if TYPE_CHECKING:
@@ -26,6 +26,9 @@ class ClientAPI(Protocol):
 
     @property
     def max_concurrency(self) -> int: ...
+
+    options: Options
+    """What this API's requests are sent with (a call's extra query among them)."""
 
     async def request(
         self,

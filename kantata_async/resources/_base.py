@@ -325,8 +325,12 @@ class Resource(Generic[M]):
     ) -> Any:
         body = None
         if spec is not None:
-            body = encode_body(spec, fields)
-            self._check_write(_operation(method, segments), fields)
+            operation = _operation(method, segments)
+            # An action whose every field is optional (`approve`) may be sent without a body;
+            # a create or an update of nothing is a mistake.
+            if fields or spec.required or operation in ("create", "update"):
+                body = encode_body(spec, fields)
+            self._check_write(operation, fields)
         rid = next((s for s in segments if s.isdigit()), None)
         held = self._api.graph.get(self.key, rid) if rid is not None and expect is None else None
         if method in _READS:
@@ -359,6 +363,7 @@ class Resource(Generic[M]):
         rid = self._id(id)
         graph = self._api.graph
         held = cast("M | None", graph.get(self.key, rid))
+        self._check_write("delete", {})
         await self._api.request("DELETE", (*self.path, rid))
         graph.forget(self.key, rid)
         await self._after_write("delete", held, {})

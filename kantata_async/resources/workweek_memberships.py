@@ -54,6 +54,12 @@ class WorkweekMemberships(generated.WorkweekMemberships):
     """
 
     def _check_write(self, operation: str, fields: Mapping[str, Any]) -> None:
+        if any(name == "user_ids" for name, _ in self._api.options.query):
+            # Checked before the write, not when its refresh is sent after it.
+            raise ValueError(
+                "extra_query cannot set 'user_ids' on a workweek membership write: the write "
+                "lists the user's memberships again with it"
+            )
         if fields.get("start_date") is not None:
             _check_sunday(fields["start_date"])
         _check_minutes(fields)
