@@ -79,7 +79,7 @@ class KantataClient(Resources, RawCalls):
             successes raise it slowly (see `client.transport.pacing`). False: no pacing, up
             to `max_concurrency` requests in flight whatever the server answers.
         max_retries: retries for a failed idempotent request (default 4; see `RetryPolicy`).
-        timeout: seconds for a whole request, including reading the body.
+        timeout: a `Timeout` (total, connect, read), or seconds for the total of each attempt.
         session: an `aiohttp.ClientSession` you own; the client uses it and never closes it.
         user_agent: the User-Agent header.
         retry: a full `RetryPolicy`, instead of `max_retries`.

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import PayloadError, ResponseValidationError
 from ._models.base import Model
+from ._query import check_id
 from ._secret import invalid_answer
 from .resources._registry import RESOURCES
 
@@ -99,6 +100,8 @@ class RawCalls:
     async def delete(self, path: str, *, params: Mapping[str, str] | None = None) -> None:
         """`DELETE <path>`. The graph forgets `<key>/<id>` when the path names one."""
         parts = _segments(path)
+        if parts[-1].isdigit():
+            check_id(parts[-1])  # "05" is record 5 to Kantata, held as "5" by the graph
         await self._api.request("DELETE", parts, params=_params(params))
         key = _key_at(parts[:-1]) if parts[-1].isdigit() else None
         if key is not None:

@@ -89,7 +89,7 @@ def _parser(console: Console) -> _Parser:
         "export",
         help="stream every record of a list endpoint to NDJSON or CSV",
         description=textwrap.fill(
-            "Stream every record of GET /users or GET /workweek_memberships, with the "
+            "Stream every record of one collection (GET /<collection>), with the "
             "includes asked for embedded (NDJSON) or flattened into columns (CSV), writing "
             "each page as it arrives. FILE is replaced only when the export is complete; an "
             "interrupted or failed export leaves it unchanged and its rows, whole, in "

@@ -29,8 +29,8 @@ data. The first run loads everything, or what changed since `since=` when given.
 collections (users carry no `updated_at`) load whole on every run, merged by `id`.
 
 **Underneath.** The pages of each collection are fetched concurrently by one `KantataClient`
-per run, shared by all its resources (one concurrency bound, retries, one pause on a 429 for
-the whole token), in an event loop of the source's own, in a thread of its own; each page's
+per run, shared by all its resources (one concurrency bound, retries, one rate learned from
+429s for the whole token), in an event loop of the source's own, in a thread of its own; each page's
 rows go to dlt as one batch as soon as the page arrives. The resources are plain generators to
 dlt: on an error or Ctrl-C, dlt closes them and each walk stops in order (its requests
 cancelled, then the client closed), and no watermark moves.

@@ -95,7 +95,7 @@ async def export(
     The keyword arguments are `Exporter`'s (`ExportOptions` lists them with their types):
 
         client: an open `KantataClient`.
-        resource: `"users"` or `"workweek_memberships"`.
+        resource: a collection key (`"users"`, `"time_entries"`, ...).
         out: a path (UTF-8; replaced only once the export is complete, an incomplete one
             leaving it as it was and its rows in `<out>.partial`) or a text file object
             (written to and flushed, not closed; open it with `newline=""` for CSV).

@@ -199,3 +199,12 @@ async def test_a_view_of_a_view_cannot_raise_its_concurrency(
             narrow.with_options(max_concurrency=wider)
     assert narrow.with_options(max_concurrency=1).max_concurrency == 1
     assert fake.requests == []
+
+
+async def test_a_raw_delete_of_an_id_with_leading_zeros_is_refused_before_sending(
+    fake: FakeKantata, client: KantataClient
+) -> None:
+    """Kantata reads `05` as record 5, which the graph holds as "5": refused, nothing sent."""
+    with pytest.raises(ValueError, match="leading zeros"):
+        await client.delete("time_entries/05")
+    assert fake.requests == []
