@@ -243,6 +243,17 @@ class Graph(_GraphStore):
         updates: dict[str, Mapping[str, Any]] = {}
         skipped: set[str] = set()
         tombs = self._tombstones.get(key) if cutoff is not None else None
+        if not wm and not tombs:
+            # The first records under `key` (into a new graph, say): every one is new.
+            for id_, raw in records.items():
+                raw["id"] = id_
+                merged[id_] = first = new(cls)
+                first.__dict__ = raw
+                first._links = {}
+                first._state = None
+                wm[id_] = ref(first)
+            self._offered += len(wm)
+            return updates, skipped
         limit = cutoff or 0
         same = not self._forgot
         for id_, raw in records.items():
@@ -300,11 +311,10 @@ class Graph(_GraphStore):
         linkers = self._linkers(record_class(key))
         if linkers is None:
             return
-        link_new, link_update = linkers
+        link_new, link_update, link_all = linkers
         merged = self._batch[key]
         if not updates and not skipped:
-            for id_, raw in records.items():
-                link_new(merged[id_], raw, raw)
+            link_all(records, merged)
             return
         for id_, raw in records.items():
             applied = updates.get(id_)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from ._links import Linker, compiled_linker, malformed, reference_linker
+from ._links import BatchLinker, Linker, batch_linker, compiled_linker, malformed, reference_linker
 from ._models.base import Model, record_class
 from ._models.relations import Relation
 from ._models.state import RecordState
@@ -47,7 +47,7 @@ class _GraphStore:
         # New entries since every map was last swept: maps that no merge reaches again are
         # swept (and dropped, once empty) on this count.
         self._offered = 0
-        self._linker_cache: dict[type[Model], tuple[Linker, Linker]] = {}
+        self._linker_cache: dict[type[Model], tuple[Linker, Linker, BatchLinker]] = {}
         # Strong references to every object the running merge has touched, per key. Links
         # resolve here first (one dict probe, no weak reference to follow); emptied when the
         # merge returns. The dicts of link targets are bound into the link passes, so their
@@ -127,8 +127,9 @@ class _GraphStore:
         self._touched.add(key)
         return obj
 
-    def _linkers(self, cls: type[Model]) -> tuple[Linker, Linker] | None:
-        """This graph's link passes for `cls` (new records, updates); None without links."""
+    def _linkers(self, cls: type[Model]) -> tuple[Linker, Linker, BatchLinker] | None:
+        """This graph's link passes for `cls` (new records, updates, every record of a key
+        new); None without links."""
         cached = self._linker_cache.get(cls)
         if cached is not None:
             return cached
@@ -139,16 +140,16 @@ class _GraphStore:
             if rel.target is not None:
                 self._map(rel.target)
                 self._pinned.add(rel.target)
+        linkers: tuple[Linker, Linker, BatchLinker]
         if self._compiled_links:
-            linkers = (
-                compiled_linker(cls, rels, True, self._resolve, self._batch),
-                compiled_linker(cls, rels, False, self._resolve, self._batch),
-            )
+            link_new, link_all = compiled_linker(cls, rels, True, self._resolve, self._batch)
+            link_update, _ = compiled_linker(cls, rels, False, self._resolve, self._batch)
+            assert link_all is not None
+            linkers = (link_new, link_update, link_all)
         else:
-            linkers = (
-                reference_linker(self._resolve, rels, True),
-                reference_linker(self._resolve, rels, False),
-            )
+            link_new = reference_linker(self._resolve, rels, True)
+            link_update = reference_linker(self._resolve, rels, False)
+            linkers = (link_new, link_update, batch_linker(link_new))
         self._linker_cache[cls] = linkers
         return linkers
 

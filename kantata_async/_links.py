@@ -29,11 +29,22 @@ from typing import Any
 from ._models.base import Model
 from ._models.relations import Relation
 
-__all__ = ["Linker", "compiled_linker", "reference_linker", "subject_key", "unlink"]
+__all__ = [
+    "BatchLinker",
+    "Linker",
+    "batch_linker",
+    "compiled_linker",
+    "reference_linker",
+    "subject_key",
+    "unlink",
+]
 
 log = logging.getLogger("kantata_async")
 
 Linker = Callable[[Model, dict[str, Any], Mapping[str, Any]], None]
+# The pass over every record of a key merged for the first time: `(records, merged)`, the
+# records by id and their objects by id.
+BatchLinker = Callable[[dict[str, dict[str, Any]], dict[str, Model]], None]
 Resolve = Callable[[str, Any], Model | None]
 Batch = dict[str, dict[str, Model]]
 
@@ -146,6 +157,16 @@ def reference_linker(resolve: Resolve, rels: tuple[Relation, ...], fresh: bool) 
     return link
 
 
+def batch_linker(link: Linker) -> BatchLinker:
+    """`link` (a pass for new records) over every record of a key."""
+
+    def link_all(records: dict[str, dict[str, Any]], merged: dict[str, Model]) -> None:
+        for id_, data in records.items():
+            link(merged[id_], data, data)
+
+    return link_all
+
+
 # -- the generated pass --------------------------------------------------------------------
 
 _UNFEED = """\
@@ -225,30 +246,38 @@ else:
         t = resolve(k, x)
 """
 
-_factories: dict[tuple[type[Model], bool], Callable[..., Linker]] = {}
+_factories: dict[tuple[type[Model], bool], Callable[..., tuple[Linker, BatchLinker | None]]] = {}
 
 
 def _indent(block: str, depth: int) -> str:
     return "".join("    " * depth + line + "\n" for line in block.splitlines())
 
 
-def _factory(cls: type[Model], rels: tuple[Relation, ...], fresh: bool) -> Callable[..., Linker]:
-    """Compile (once per class and variant) a factory binding the link pass to a graph."""
+def _factory(
+    cls: type[Model], rels: tuple[Relation, ...], fresh: bool
+) -> Callable[..., tuple[Linker, BatchLinker | None]]:
+    """Compile (once per class and variant) a factory binding the link pass to a graph.
+
+    The factory returns the pass for one record and, for new records, the same pass over
+    every record of a key (None for updates).
+    """
     factory = _factories.get((cls, fresh))
     if factory is not None:
         return factory
     lines = []
+    # A new record's fields are all just merged: `present` is `d` itself.
+    present = "d" if fresh else "present"
     for i, rel in enumerate(rels):
         assert rel.field is not None
         if rel.poly is not None:
-            test = "if " + " or ".join(f"{n!r} in present" for n in (rel.field, *rel.poly)) + ":"
+            test = "if " + " or ".join(f"{n!r} in {present}" for n in (rel.field, *rel.poly)) + ":"
             block = _POLY.format(field=rel.field, type_field=rel.poly[0], id_field=rel.poly[1])
             feed_block = (
                 f"f = feeds_{i}.get(type(t).__kantata_key__) if t is not None else None\n"
                 + _FEED.format(cond="f", feed="f.inverse_key")
             )
         else:
-            test = f"if {rel.field!r} in present:"
+            test = f"if {rel.field!r} in {present}:"
             block = (_MANY if rel.many else _ONE).format(i=i, field=rel.field, key=rel.target)
             inverse = rel.feeds.get(rel.target) if rel.target else None
             template = _FEED_WEAK if inverse is not None and inverse.weak else _FEED
@@ -260,14 +289,24 @@ def _factory(cls: type[Model], rels: tuple[Relation, ...], fresh: bool) -> Calla
             else:
                 block += _UNFEED.format(i=i, name=rel.name) + _indent(feed_block, 1)
         block += f"links[{rel.name!r}] = t\n"
-        lines.append(_indent(test, 2) + _indent(block, 3))
+        lines.append(test + "\n" + _indent(block, 1))
+    body = "".join(lines)
     source = (
         "def factory(resolve, batch, "
         + "".join(f"get_{i}, item_{i}, " for i in range(len(rels)))
         + "):\n    def link(obj, d, present):\n        links = obj._links\n"
-        + "".join(lines)
-        + "    return link\n"
+        + _indent(body, 2)
     )
+    if fresh:
+        # The same pass over every record of a key at once: no call per record.
+        source += (
+            "    def link_all(records, merged):\n"
+            "        for id_, d in records.items():\n"
+            "            obj = merged[id_]\n"
+            "            links = obj._links\n" + _indent(body, 3) + "    return link, link_all\n"
+        )
+    else:
+        source += "    return link, None\n"
     namespace: dict[str, Any] = {
         "type_keys": SUBJECT_TYPE_KEYS,
         "type_to_key": subject_key,
@@ -286,8 +325,10 @@ def _factory(cls: type[Model], rels: tuple[Relation, ...], fresh: bool) -> Calla
 
 def compiled_linker(
     cls: type[Model], rels: tuple[Relation, ...], fresh: bool, resolve: Resolve, batch: Batch
-) -> Linker:
+) -> tuple[Linker, BatchLinker | None]:
     """The generated link pass of `cls` bound to a graph's `resolve` and merge batch.
+
+    With it, for new records (`fresh`), the same pass over every record of a key (else None).
 
     Every relation with a fixed target must already have its dict in `batch`.
     """
