@@ -1,8 +1,9 @@
 """One page of a list endpoint: the `Page` object, and reading a list envelope's counts.
 
 `Fetched` carries a page's decoded body until it is merged (once, even when two walks share
-the request); `page_from_envelope` builds the `Page` a resource returns, and `_facts` gives
-the walk in `_pagination` the counts it steers by, with or without a readable `meta`.
+the request); `page_from_envelope` builds the `Page` a resource returns, and
+`check_list_page` checks a list page and gives the walk in `_pagination` the counts it steers
+by (a page without `meta` is read as one page; counts that are not numbers are refused).
 """
 
 from __future__ import annotations
@@ -165,20 +166,14 @@ def page_from_envelope(
     )
 
 
-def check_list_page(payload: Any) -> None:
-    """`PayloadError` unless `payload` is a list page: an object with a `results` list, and
-    counts in `meta` that are numbers (a page without `meta` is read as one page)."""
-    if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
-        raise PayloadError("a list page must be a JSON object with a 'results' list")
-    _counts(payload, len(payload["results"]), 1)
-
-
-def _facts(payload: Any) -> tuple[int, int, int, int]:
-    """(records, count, page_count, page_size) of a list page (see `check_list_page`).
+def check_list_page(payload: Any) -> tuple[int, int, int, int]:
+    """(records, count, page_count, page_size) of a list page; `PayloadError` unless it is
+    an object with a `results` list and counts in `meta` that are numbers.
 
     Without `meta` the page still counts: its size is taken from its records and the page
     count as unknown, so the walk goes on until an empty page rather than dropping anything.
     """
-    check_list_page(payload)
+    if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
+        raise PayloadError("a list page must be a JSON object with a 'results' list")
     results = len(payload["results"])
     return results, *_counts(payload, results, max(results, 1))

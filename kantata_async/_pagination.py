@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from ._errors import PaginationError
 from ._ids import IdSet
 from ._models.base import Model
-from ._page import BuildPage, Fetched, Page, RequestPage, _facts
+from ._page import BuildPage, Fetched, Page, RequestPage, check_list_page
 from ._page import page_from_envelope as page_from_envelope
 
 __all__ = ["Fetched", "ListRequest", "Page", "WalkStats"]
@@ -186,7 +186,7 @@ class ListRequest(Generic[M]):
                 for number in arrived:
                     fetched = requests.pop(number).result()  # a failed request ends the walk
                     stats.pages += 1
-                    results, count, page_count, page_size = _facts(fetched.payload)
+                    results, count, page_count, page_size = check_list_page(fetched.payload)
                     full[number] = results >= page_size
                     if fixed is not None:  # a chunk of ids: no paging, the count is its own
                         stats.reported_count = (stats.reported_count or 0) + count
