@@ -131,6 +131,20 @@ def test_two_fields_dlt_flattens_to_one_column_fail_the_load(
     assert "users" not in tables(pipeline)
 
 
+@pytest.mark.parametrize("name", ["", "__", "   "])
+def test_a_field_with_no_column_name_fails_the_load(
+    served: Served, pipeline: Any, name: str
+) -> None:
+    """A field whose name normalises to nothing (empty, only separators or blanks) has no
+    column to load into: the load fails with a `PayloadError` naming it."""
+    users = {"7": {"id": "7", "full_name": "Ann", name: "lost?"}}
+    served.call(lambda: served.fake.fail_next(200, body=envelope("users", users), path="users"))
+    cause = failed_load(served, pipeline)
+    assert isinstance(cause, PayloadError)
+    assert f"a field named {name!r} has no column name" in str(cause)
+    assert "users" not in tables(pipeline)
+
+
 # -- the destination ---------------------------------------------------------------------------
 
 
